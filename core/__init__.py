@@ -1,0 +1,1 @@
+"""drizrun's core: hook specifications, registries, configuration, orchestration, CLI."""

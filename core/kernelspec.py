@@ -1,0 +1,49 @@
+"""The record a kernel plugin registers: :class:`KernelSpec`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["KERNEL_KINDS", "KernelSpec"]
+
+#: The kinds of array kernel drizrun knows how to use.
+#: ``drizzle`` adds an image into output arrays through a pixel map, ``blot``
+#: samples an image at a pixel map, ``deriv`` computes a derivative image for
+#: cosmic-ray detection.
+KERNEL_KINDS = ("drizzle", "blot", "deriv")
+
+
+@attrs.frozen
+class KernelSpec:
+    """One array kernel and what it promises.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KERNEL_KINDS`.
+    name : str
+        Name the user selects it by (``"square"``, ``"poly5"``, ``"abs_deriv"``).
+    backend : str
+        How it is implemented (``"pythran"``, ``"python"``, ``"numpy"``...).
+    function : callable
+        The callable with the signature of its kind (see the plugin guide).
+    description : str
+        One line for ``drizrun --list-kernels``.
+    conserves_flux : bool or None
+        For drizzle kernels: whether total flux is conserved; ``None`` otherwise.
+    """
+
+    kind: str = attrs.field(validator=attrs.validators.in_(KERNEL_KINDS))
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    backend: str = attrs.field(validator=attrs.validators.instance_of(str))
+    function: Callable[..., Any] = attrs.field(validator=attrs.validators.is_callable())
+    description: str = ""
+    conserves_flux: bool | None = None
+
+    @property
+    def key(self) -> str:
+        """Registry key, ``"<kind>/<name>"``."""
+        return f"{self.kind}/{self.name}"
