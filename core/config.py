@@ -19,6 +19,7 @@ an unknown stage or key names the closest valid one.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tomllib
@@ -45,6 +46,8 @@ __all__ = [
     "resolve_params",
 ]
 
+log = logging.getLogger("drizrun")
+
 _NONE_WORDS = {"none", "null", "indef", ""}
 _TRUE_WORDS = {"true", "yes", "on", "1"}
 _FALSE_WORDS = {"false", "no", "off", "0"}
@@ -60,10 +63,16 @@ class ConfigLayer:
         Where the values come from, as shown by ``--show-config``.
     values : mapping
         ``{stage: {key: value}}``.
+    optional_stages : bool
+        Skip (with a debug message) values for stages that no installed plugin
+        provides instead of refusing them. Set for the instrument layer, whose
+        defaults cover every canonical stage whether installed or not; user
+        layers (config files, ``--set``, library calls) keep it false.
     """
 
     source: str
     values: Mapping[str, Mapping[str, Any]]
+    optional_stages: bool = False
 
 
 def load_config_file(path: str | os.PathLike[str]) -> ConfigLayer:
@@ -323,7 +332,8 @@ def resolve_params(
     Raises
     ------
     ConfigError
-        On an unknown stage or key (naming the closest valid one), or a value
+        On an unknown stage (except in a layer with ``optional_stages``) or
+        key (naming the closest valid one), or a value
         of the wrong type or out of range (naming key, value and source).
     """
     params: dict[str, Any] = {}
@@ -334,6 +344,10 @@ def resolve_params(
         sources[name] = {p.name: "default" for p in info.params}
     for layer in layers:
         for stage, table in layer.values.items():
+            if stage not in registry and layer.optional_stages:
+                log.debug("%s: ignoring %s for stage %r, which no installed plugin provides",
+                          layer.source, ", ".join(f"{stage}.{key}" for key in table) or "values", stage)
+                continue
             if stage not in registry:
                 if stage in CANONICAL_STAGES:
                     raise ConfigError(f"{layer.source}: stage {stage!r} is not provided by any installed plugin")
@@ -374,7 +388,7 @@ def format_config(config: RunConfig, registry: StageRegistry) -> str:
         + (f", instrument {config.instrument}" if config.instrument else ""),
         f"# output: {config.output_dir / config.output_root}",
     ]
-    for stage in registry:
+    for stage in sorted(registry, key=lambda name: (registry[name].order, name)):
         if stage not in config.params:
             continue
         lines.append("")

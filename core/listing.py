@@ -51,14 +51,12 @@ def version_text() -> str:
 def stages_table(session: Session) -> str:
     """``drizrun --list-stages``: every registered stage, and canonical ones not installed."""
     rows = []
-    names = [n for n in CANONICAL_STAGES if n in session.stages]
-    names += sorted((n for n in session.stages if n not in CANONICAL_STAGES), key=lambda n: session.stages[n].order)
-    for name in sorted(names, key=lambda n: (session.stages[n].order, n)):
+    for name in sorted(session.stages, key=lambda n: (session.stages[n].order, n)):
         info = session.stages[name]
-        rows.append([name, ",".join(info.requires) or "-", ",".join(info.provides) or "-", info.plugin,
-                     info.description])
+        rows.append([name, ",".join(info.requires) or "-", ",".join(info.uses) or "-",
+                     ",".join(info.provides) or "-", info.plugin, info.description])
     missing = [n for n in CANONICAL_STAGES if n not in session.stages]
-    text = table(["STAGE", "REQUIRES", "PROVIDES", "PLUGIN", "DESCRIPTION"], rows) if rows else "no stages installed"
+    text = table(["STAGE", "REQUIRES", "USES", "PROVIDES", "PLUGIN", "DESCRIPTION"], rows) if rows else "no stages installed"
     if missing:
         text += "\nnot installed: " + ", ".join(missing)
     return text

@@ -48,6 +48,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "stagelog": "drizrun.plugins.stagelog",
     "provenance": "drizrun.plugins.provenance",
     "kernels": "drizrun.plugins.kernels",
+    "wfc3": "drizrun.plugins.instruments.wfc3",
+    "acs": "drizrun.plugins.instruments.acs",
     "generic-instrument": "drizrun.plugins.instruments.generic",
 }
 

@@ -86,7 +86,8 @@ def prepare(
     layers = []
     if instrument is not None:
         defaults = instrument.default_params(len(input_set.files))
-        layers.append(ConfigLayer(f"instrument {instrument.name} ({len(input_set.files)} inputs)", defaults))
+        layers.append(ConfigLayer(f"instrument {instrument.name} ({len(input_set.files)} inputs)", defaults,
+                                  optional_stages=True))
     if config_file is not None:
         layers.append(load_config_file(config_file))
     if params:

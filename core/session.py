@@ -62,13 +62,21 @@ class Session:
         return cls(get_plugin_manager(autoload=autoload, block=block, plugins=plugins, strict=strict))
 
     def _populate(self, hook_name: str, registry: Registry[Any]) -> None:
-        """Call one registration hook implementation at a time, in hook-call order.
+        """Call one registration hook implementation at a time.
 
         Calling them one by one lets the registry name the plugin behind each
-        object, so a collision message names both plugins.
+        object, so a collision message names both plugins. The order is
+        ``tryfirst`` implementations, then plain ones, then ``trylast`` ones,
+        each group in plugin registration order (built-ins, ``-p`` plugins,
+        entry points), so a plugin registered later is the one that must pass
+        ``replace=True``.
         """
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        impls = caller.get_hookimpls()  # pluggy keeps: trylast (newest first), plain, tryfirst
+        trylast = [impl for impl in impls if impl.trylast][::-1]
+        tryfirst = [impl for impl in impls if impl.tryfirst]
+        plain = [impl for impl in impls if not impl.trylast and not impl.tryfirst]
+        for impl in (*tryfirst, *plain, *trylast):
             if impl.hookwrapper or impl.wrapper:
                 raise PluginLoadError(f"plugin {impl.plugin_name!r}: {hook_name} cannot be a wrapper")
             registry.current_source = impl.plugin_name

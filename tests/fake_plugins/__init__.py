@@ -1,0 +1,1 @@
+"""Plugin modules used by the plugin-system tests."""

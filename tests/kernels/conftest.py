@@ -1,0 +1,100 @@
+"""Fixtures that run each kernel test against both backends of the installed package.
+
+``pythran``
+    The compiled extension module of the installed ``drizrun.kernels``
+    (skipped when the package was built with ``-Duse-pythran=false``).
+``python``
+    The ``.py`` source file installed next to it, executed as plain Python.
+
+Both are loaded from the installed package, never from the source tree.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import drizrun.kernels
+
+BACKENDS = ("pythran", "python")
+
+
+def _load_kernel_module(module_name: str, backend: str) -> ModuleType:
+    """Load one kernel module of the installed package with the given backend.
+
+    Parameters
+    ----------
+    module_name : str
+        Kernel module name, such as ``"_deriv"``.
+    backend : {"pythran", "python"}
+        Which implementation to load.
+
+    Returns
+    -------
+    module
+        The compiled extension or the executed ``.py`` source.
+    """
+    qualname = f"drizrun.kernels.{module_name}"
+    if backend == "pythran":
+        spec = importlib.util.find_spec(qualname)
+        origin = spec.origin if spec is not None else None
+        if origin is None or not origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            pytest.skip(f"{qualname} is not compiled (drizrun was built with -Duse-pythran=false)")
+        module = importlib.import_module(qualname)
+        assert hasattr(module, "__pythran__")
+        return module
+    path = Path(drizrun.kernels.__file__).with_name(module_name + ".py")
+    spec = importlib.util.spec_from_file_location(f"_drizrun_test_source{module_name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not hasattr(module, "__pythran__")
+    return module
+
+
+@pytest.fixture(scope="session")
+def load_kernel_module() -> Callable[[str, str], ModuleType]:
+    """``load_kernel_module(module_name, backend)``: one kernel module of the installed package."""
+    return _load_kernel_module
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def deriv_module(request: pytest.FixtureRequest) -> ModuleType:
+    """The ``_deriv`` kernel module, once per backend."""
+    return _load_kernel_module("_deriv", request.param)
+
+
+@pytest.fixture
+def abs_deriv(
+    deriv_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., np.ndarray]]:
+    """The public :func:`drizrun.kernels.abs_deriv`, running on `deriv_module`."""
+    monkeypatch.setitem(drizrun.kernels._MODULES, "_deriv", deriv_module)
+    yield drizrun.kernels.abs_deriv
+
+
+def _abs_deriv_oracle(image: np.ndarray) -> np.ndarray:
+    """Reference result built from shifted copies with NaN standing for "no neighbour"."""
+    a = np.asarray(image, dtype=np.float32)
+    padded = np.pad(a, 1, constant_values=np.nan)
+    centre = padded[1:-1, 1:-1]
+    shifts = (padded[1:-1, :-2], padded[1:-1, 2:], padded[:-2, 1:-1], padded[2:, 1:-1])
+    with np.errstate(invalid="ignore"):  # inf - inf
+        diffs = np.stack([np.abs(centre - s) for s in shifts])
+    out = np.fmax.reduce(diffs, axis=0)  # NaN only where every difference is NaN
+    out[np.isnan(out)] = 0.0
+    out[np.isnan(a)] = np.nan
+    return out.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def deriv_oracle() -> Callable[[np.ndarray], np.ndarray]:
+    """Independent NumPy implementation of ``abs_deriv`` for float32 input."""
+    return _abs_deriv_oracle
