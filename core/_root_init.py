@@ -29,6 +29,7 @@ from .core.kernelspec import KernelSpec
 from .core.params import in_range, param
 from .core.runner import RunResult, prepare, run
 from .core.session import Session
+from .core.simulate import simulate
 from .core.stage import CANONICAL_STAGES, StageResult
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "param",
     "prepare",
     "run",
+    "simulate",
 ]

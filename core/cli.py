@@ -32,12 +32,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-p", dest="plugins", action="append", default=[], metavar="NAME",
-                        help="load plugin module NAME; -p no:NAME blocks the plugin NAME (repeatable)")
-    parser.add_argument("--strict-plugins", action="store_true",
-                        help="make a third-party plugin that fails to load an error instead of a warning")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more output: debug messages and tracebacks")
+    parser.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="load plugin module NAME; -p no:NAME blocks the plugin NAME (repeatable)",
+    )
+    parser.add_argument(
+        "--strict-plugins",
+        action="store_true",
+        help="make a third-party plugin that fails to load an error instead of a warning",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more output: debug messages and tracebacks")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="only warnings and errors")
 
 
@@ -48,25 +56,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="Drizzle Hubble exposures onto an undistorted mosaic, AstroDrizzle's seven steps as plugins.",
         epilog="Stages (canonical order): " + ", ".join(CANONICAL_STAGES) + ". See docs/ for the user guide.",
     )
-    parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="FITS files, globs, @listfile or association tables (*_asn.fits)")
+    parser.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help="FITS files, globs, @listfile or association tables (*_asn.fits)"
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--output", metavar="ROOT", help="output root, possibly with a directory (out/m31)")
     run.add_argument("--stages", metavar="LIST", help="comma-separated stages to run (default: all installed)")
     run.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file, one table per stage")
-    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                     help="set a parameter, e.g. --set final.pixfrac=0.8 (repeatable, applied last)")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a parameter, e.g. --set final.pixfrac=0.8 (repeatable, applied last)",
+    )
     run.add_argument("-n", "--num-cores", type=int, default=1, metavar="N", help="threads to use (default 1)")
     run.add_argument("--in-memory", action="store_true", help="keep intermediate products in memory only")
     run.add_argument("--clean", action="store_true", help="remove intermediate products at the end")
     info = parser.add_argument_group("information")
-    info.add_argument("--show-config", action="store_true",
-                      help="print the effective configuration for INPUT... and where each value comes from")
+    info.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the effective configuration for INPUT... and where each value comes from",
+    )
     info.add_argument("--list-stages", action="store_true", help="list stages with requires, provides, plugin")
     info.add_argument("--list-plugins", action="store_true", help="list plugins with distribution and hooks")
     info.add_argument("--list-kernels", action="store_true", help="list array kernels with their backend")
     info.add_argument("--list-instruments", action="store_true", help="list registered instruments")
     info.add_argument("--version", action="store_true", help="print the version and the kernel backend")
+    sim = parser.add_argument_group("simulation")
+    sim.add_argument(
+        "--simulate",
+        metavar="INSTRUMENT",
+        help="write a simulated dithered visit (WFC3/UVIS, WFC3/IR, ACS/WFC, ACS/HRC, ACS/SBC) "
+        "with its truth, then stop",
+    )
+    sim.add_argument("--nexp", type=int, default=4, metavar="N", help="exposures to simulate (default 4)")
+    sim.add_argument("--out", metavar="DIR", default=".", help="directory for --simulate (default: current)")
+    sim.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of --simulate (default 0)")
+    sim.add_argument("--full-size", action="store_true", help="simulate full-frame chips instead of 256x512 subarrays")
+    sim.add_argument(
+        "--demo",
+        nargs="?",
+        const="drizrun-demo",
+        metavar="DIR",
+        help="simulate a small WFC3/UVIS visit in DIR (default drizrun-demo), run every installed "
+        "stage on it and summarise",
+    )
     _common_options(parser)
     return parser
 
@@ -158,13 +195,21 @@ def _dispatch(args: argparse.Namespace, session: Session) -> int:
         if getattr(args, flag):
             print(render(session))
             return 0
+    if args.simulate is not None or args.demo is not None:
+        return _simulation(args, session)
     if not args.inputs:
         raise UsageError("no INPUT given (try drizrun --help, or drizrun --list-stages)")
     stages = _split_stages(args.stages)
     options = {key: value for key, value in vars(args).items() if key not in _OWN_DESTS}
     common: dict[str, Any] = dict(
-        stages=stages, output=args.output, config_file=args.config, settings=args.settings,
-        in_memory=args.in_memory, clean=args.clean, num_cores=args.num_cores, options=options,
+        stages=stages,
+        output=args.output,
+        config_file=args.config,
+        settings=args.settings,
+        in_memory=args.in_memory,
+        clean=args.clean,
+        num_cores=args.num_cores,
+        options=options,
     )
     if args.show_config:
         from .config import format_config
@@ -178,6 +223,29 @@ def _dispatch(args: argparse.Namespace, session: Session) -> int:
     result = run(args.inputs, session=session, **common)
     if not args.quiet:
         print(listing.run_summary(result))
+    return 0
+
+
+def _simulation(args: argparse.Namespace, session: Session) -> int:
+    if args.inputs:
+        raise UsageError("--simulate and --demo take no INPUT")
+    if args.simulate is not None and args.demo is not None:
+        raise UsageError("use --simulate or --demo, not both")
+    if args.demo is not None:
+        from .demo import format_demo, run_demo
+
+        print(format_demo(run_demo(args.demo, session=session, seed=args.seed)))
+        return 0
+    from .simulate import simulate
+
+    visit = simulate(args.simulate, args.nexp, args.out, seed=args.seed, full_size=args.full_size)
+    if not args.quiet:
+        print(
+            f"simulated {len(visit.exposures)} {visit.spec.instrument} exposure(s) in {args.out} "
+            f"(distortion: {visit.geometry_source}):"
+        )
+        for path in (*visit.exposures, visit.association, visit.catalogue, visit.positions, *visit.cr_masks):
+            print(f"  {path}")
     return 0
 
 

@@ -65,9 +65,10 @@ class ConfigLayer:
         ``{stage: {key: value}}``.
     optional_stages : bool
         Skip (with a debug message) values for stages that no installed plugin
-        provides instead of refusing them. Set for the instrument layer, whose
-        defaults cover every canonical stage whether installed or not; user
-        layers (config files, ``--set``, library calls) keep it false.
+        provides, and keys the installed stage does not have, instead of
+        refusing them. Set for the instrument layer, whose defaults cover every
+        canonical stage whether installed or not (and whatever plugin provides
+        it); user layers (config files, ``--set``, library calls) keep it false.
     """
 
     source: str
@@ -332,8 +333,8 @@ def resolve_params(
     Raises
     ------
     ConfigError
-        On an unknown stage (except in a layer with ``optional_stages``) or
-        key (naming the closest valid one), or a value
+        On an unknown stage or key (naming the closest valid one; layers with
+        ``optional_stages`` skip both), or a value
         of the wrong type or out of range (naming key, value and source).
     """
     params: dict[str, Any] = {}
@@ -354,6 +355,10 @@ def resolve_params(
                 raise ConfigError(f"{layer.source}: unknown stage {stage!r}{closest(stage, registry)}")
             infos = {p.name: p for p in registry[stage].params}
             for key, value in table.items():
+                if key not in infos and layer.optional_stages:
+                    log.debug("%s: ignoring %s.%s, which the installed stage %r does not have",
+                              layer.source, stage, key, stage)
+                    continue
                 if key not in infos:
                     hint = closest(key, infos) or f" (valid keys: {', '.join(infos) or 'none'})"
                     raise ConfigError(f"{layer.source}: unknown key {stage}.{key}{hint}")

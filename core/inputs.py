@@ -89,8 +89,7 @@ def _expand_one(item: str, base: Path, files: list[Path], products: list[str], d
     if depth > 8:
         raise InputError(f"{item!r}: list files nested too deeply")
     if item.startswith("@"):
-        _expand_listfile(Path(item[1:]) if Path(item[1:]).is_absolute() else base / item[1:],
-                         files, products, depth)
+        _expand_listfile(Path(item[1:]) if Path(item[1:]).is_absolute() else base / item[1:], files, products, depth)
         return
     path = Path(item) if Path(item).is_absolute() else base / item
     if _GLOB_CHARS & set(item):
@@ -153,7 +152,9 @@ def _read_association(path: Path) -> tuple[list[Path], str | None]:
             names = [str(n).strip() for n in table["MEMNAME"]]
             types = [str(t).strip().upper() for t in table["MEMTYPE"]]
     except (OSError, IndexError, KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"association table {path} is unreadable: needs a table with MEMNAME and MEMTYPE ({exc})") from exc
+        raise InputError(
+            f"association table {path} is unreadable: needs a table with MEMNAME and MEMTYPE ({exc})"
+        ) from exc
     members = []
     product = None
     for name, memtype in zip(names, types, strict=True):
@@ -171,5 +172,7 @@ def _member_file(directory: Path, name: str, asn: Path) -> Path:
         candidate = directory / f"{name.lower()}{suffix}"
         if candidate.is_file():
             return candidate
-    raise InputError(f"association {asn.name} lists {name}, but neither {name.lower()}_flc.fits nor "
-                     f"{name.lower()}_flt.fits is in {directory}")
+    raise InputError(
+        f"association {asn.name} lists {name}, but neither {name.lower()}_flc.fits nor "
+        f"{name.lower()}_flt.fits is in {directory}"
+    )

@@ -53,10 +53,22 @@ def stages_table(session: Session) -> str:
     rows = []
     for name in sorted(session.stages, key=lambda n: (session.stages[n].order, n)):
         info = session.stages[name]
-        rows.append([name, ",".join(info.requires) or "-", ",".join(info.uses) or "-",
-                     ",".join(info.provides) or "-", info.plugin, info.description])
+        rows.append(
+            [
+                name,
+                ",".join(info.requires) or "-",
+                ",".join(info.uses) or "-",
+                ",".join(info.provides) or "-",
+                info.plugin,
+                info.description,
+            ]
+        )
     missing = [n for n in CANONICAL_STAGES if n not in session.stages]
-    text = table(["STAGE", "REQUIRES", "USES", "PROVIDES", "PLUGIN", "DESCRIPTION"], rows) if rows else "no stages installed"
+    text = (
+        table(["STAGE", "REQUIRES", "USES", "PROVIDES", "PLUGIN", "DESCRIPTION"], rows)
+        if rows
+        else "no stages installed"
+    )
     if missing:
         text += "\nnot installed: " + ", ".join(missing)
     return text
@@ -64,8 +76,10 @@ def stages_table(session: Session) -> str:
 
 def plugins_table(session: Session) -> str:
     """``drizrun --list-plugins``: name, distribution, version and hooks of every plugin."""
-    rows = [[p.name, p.distribution, p.version, ", ".join(h.removeprefix("drizrun_") for h in p.hooks)]
-            for p in session.plugins()]
+    rows = [
+        [p.name, p.distribution, p.version, ", ".join(h.removeprefix("drizrun_") for h in p.hooks)]
+        for p in session.plugins()
+    ]
     return table(["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"], rows)
 
 
@@ -81,8 +95,9 @@ def kernels_table(session: Session) -> str:
 
 def instruments_table(session: Session) -> str:
     """``drizrun --list-instruments``: name, plugin and description of every instrument."""
-    rows = [[name, session.instruments.source(name), session.instruments[name].description]
-            for name in session.instruments]
+    rows = [
+        [name, session.instruments.source(name), session.instruments[name].description] for name in session.instruments
+    ]
     return table(["INSTRUMENT", "PLUGIN", "DESCRIPTION"], rows)
 
 

@@ -130,8 +130,9 @@ def _lookup(name: str, registry: StageRegistry) -> StageInfo:
     if name in CANONICAL_STAGES:
         raise StageOrderError(f"stage {name!r} is not provided by any installed plugin")
     known = list(registry) or list(CANONICAL_STAGES)
-    raise StageOrderError(f"unknown stage {name!r}{closest(name, known)}; installed stages: "
-                          f"{', '.join(registry) or 'none'}")
+    raise StageOrderError(
+        f"unknown stage {name!r}{closest(name, known)}; installed stages: {', '.join(registry) or 'none'}"
+    )
 
 
 def _provider(artifact: str, consumer: StageInfo, registry: StageRegistry) -> StageInfo:

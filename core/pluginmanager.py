@@ -189,8 +189,7 @@ def _load_entry_points(pm: pluggy.PluginManager, *, strict: bool) -> None:
             plugin = ep.load()
         except Exception as exc:
             message = (
-                f"plugin {ep.name!r} from {dist[0]} {dist[1]} failed to load "
-                f"({ep.value}): {type(exc).__name__}: {exc}"
+                f"plugin {ep.name!r} from {dist[0]} {dist[1]} failed to load ({ep.value}): {type(exc).__name__}: {exc}"
             )
             if strict:
                 raise PluginLoadError(message) from exc
@@ -248,6 +247,7 @@ def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
             continue
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
         dist, version = dists.get(name, ("(not installed)", "-"))
-        infos.append(PluginInfo(name=name, distribution=dist, version=version, hooks=hooks,
-                                builtin=name in BUILTIN_PLUGINS))
+        infos.append(
+            PluginInfo(name=name, distribution=dist, version=version, hooks=hooks, builtin=name in BUILTIN_PLUGINS)
+        )
     return infos

@@ -73,22 +73,39 @@ def write_exposure(
 
     rng = np.random.default_rng(seed)
     primary = fits.PrimaryHDU()
-    primary.header.update({"TELESCOP": "HST", "INSTRUME": instrument, "DETECTOR": detector,
-                           "EXPTIME": exptime, "ROOTNAME": path.name.split("_")[0]})
+    primary.header.update(
+        {
+            "TELESCOP": "HST",
+            "INSTRUME": instrument,
+            "DETECTOR": detector,
+            "EXPTIME": exptime,
+            "ROOTNAME": path.name.split("_")[0],
+        }
+    )
     primary.header.update(header or {})
     hdus: list[Any] = [primary]
     ny, nx = shape
     for chip in range(1, nchips + 1):
         sci = (rng.normal(100.0, 5.0, size=shape)).astype(np.float32)
         wcs_cards = {
-            "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN",
-            "CRPIX1": nx / 2 + 0.5, "CRPIX2": ny / 2 + 0.5 + (chip - 1) * ny,
-            "CRVAL1": ra, "CRVAL2": dec,
-            "CD1_1": -scale_arcsec / 3600, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": scale_arcsec / 3600,
-            "BUNIT": "ELECTRONS", "CCDCHIP": chip,
+            "CTYPE1": "RA---TAN",
+            "CTYPE2": "DEC--TAN",
+            "CRPIX1": nx / 2 + 0.5,
+            "CRPIX2": ny / 2 + 0.5 + (chip - 1) * ny,
+            "CRVAL1": ra,
+            "CRVAL2": dec,
+            "CD1_1": -scale_arcsec / 3600,
+            "CD1_2": 0.0,
+            "CD2_1": 0.0,
+            "CD2_2": scale_arcsec / 3600,
+            "BUNIT": "ELECTRONS",
+            "CCDCHIP": chip,
         }
-        for extname, data in (("SCI", sci), ("ERR", np.full(shape, 5.0, np.float32)),
-                              ("DQ", np.zeros(shape, np.int16))):
+        for extname, data in (
+            ("SCI", sci),
+            ("ERR", np.full(shape, 5.0, np.float32)),
+            ("DQ", np.zeros(shape, np.int16)),
+        ):
             hdu = fits.ImageHDU(data=data, name=extname, ver=chip)
             hdu.header.update(wcs_cards)
             hdus.append(hdu)

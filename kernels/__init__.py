@@ -28,9 +28,13 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-__all__ = ["BACKEND", "abs_deriv", "available_backends", "kernel_backend"]
+__all__ = ["BACKEND", "abs_deriv", "available_backends", "kernel_backend", "kernel_module", "native_array"]
 
-_KERNEL_MODULES: tuple[str, ...] = ("_deriv",)
+#: Every kernel module: the ``_*.py`` sources beside this file (meson.build
+#: refuses to configure when one of them is missing from its compile list).
+_KERNEL_MODULES: tuple[str, ...] = tuple(
+    sorted(p.stem for p in Path(__file__).parent.glob("_*.py") if not p.stem.startswith("__"))
+)
 _CHOICES = ("auto", "python", "pythran")
 
 
@@ -81,6 +85,35 @@ _choice = _choice_from_env()
 for _name in _KERNEL_MODULES:
     _MODULES[_name] = _load(_name, _choice)
 del _name, _choice
+
+
+def kernel_module(module_name: str) -> ModuleType:
+    """Return a loaded kernel module (compiled or source, per ``DRIZRUN_KERNELS``).
+
+    Public wrappers elsewhere in drizrun (the pixel-map code, for instance)
+    call the raw kernels through this; they must normalise their arrays with
+    :func:`native_array` first.
+
+    Parameters
+    ----------
+    module_name : str
+        Kernel module name, such as ``"_deriv"``.
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    KeyError
+        If `module_name` is not a kernel module.
+    """
+    try:
+        return _MODULES[module_name]
+    except KeyError:
+        raise KeyError(
+            f"unknown kernel module {module_name!r}; known: {', '.join(_KERNEL_MODULES)}"
+        ) from None
 
 
 def kernel_backend(module_name: str) -> str:
@@ -134,7 +167,7 @@ BACKEND: str = (
 )
 
 
-def _native(a: ArrayLike, dtype: DTypeLike) -> NDArray[np.generic]:
+def native_array(a: ArrayLike, dtype: DTypeLike) -> NDArray[np.generic]:
     """Return `a` as an aligned, C-contiguous array of exactly `dtype` in native byte order.
 
     Parameters
@@ -164,7 +197,7 @@ def _image_2d(image: ArrayLike, func: str) -> NDArray[np.float32]:
         raise ValueError(
             f"{func} expects a non-empty 2-D image of shape (ny, nx); got shape {arr.shape}"
         )
-    return _native(arr, np.float32)
+    return native_array(arr, np.float32)
 
 
 def abs_deriv(image: ArrayLike) -> NDArray[np.float32]:

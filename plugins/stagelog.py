@@ -13,7 +13,9 @@ log = logging.getLogger("drizrun")
 
 
 @hookimpl(wrapper=True)
-def drizrun_stage_run(stage: StageInfo, params: Any, ctx: Any) -> Generator[None, StageResult | None, StageResult | None]:
+def drizrun_stage_run(
+    stage: StageInfo, params: Any, ctx: Any
+) -> Generator[None, StageResult | None, StageResult | None]:
     """Log a line when a stage starts and when it fails."""
     log.info("[%s] starting", stage.name)
     try:

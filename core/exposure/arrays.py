@@ -9,11 +9,11 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["open_readonly", "read_extension"]
+__all__ = ["is_scaled", "open_readonly", "read_extension"]
 
 
-def open_readonly(path: Path):  # -> astropy.io.fits.HDUList
-    """Open a FITS file read-only (memory-mapped when not compressed).
+def open_readonly(path: Path, *, memmap: bool = True):  # -> astropy.io.fits.HDUList
+    """Open a FITS file read-only (memory-mapped when not compressed and ``memmap``).
 
     Raises
     ------
@@ -25,7 +25,7 @@ def open_readonly(path: Path):  # -> astropy.io.fits.HDUList
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return fits.open(path, mode="readonly", memmap=True, lazy_load_hdus=False)
+            return fits.open(path, mode="readonly", memmap=memmap, lazy_load_hdus=False)
     except (OSError, ValueError, TypeError, EOFError, IndexError) as exc:
         raise InputError(f"{path}: not a readable FITS file ({_reason(exc)})") from exc
 
@@ -53,22 +53,37 @@ def read_extension(path: Path, extname: str, extver: int) -> np.ndarray:
         When the extension is missing or its data cannot be read (truncated
         file), naming file and extension.
     """
-    with open_readonly(path) as hdul:
+    data = _load(path, extname, extver, memmap=True)
+    if data is None:  # scaled integers cannot be memory-mapped read-only: read them into memory
+        data = _load(path, extname, extver, memmap=False)
+    array = np.asarray(data)
+    if array.size == 0:
+        raise InputError(f"{path}[{extname},{extver}]: extension has no data")
+    array.flags.writeable = False
+    return array
+
+
+def is_scaled(header) -> bool:  # noqa: ANN001
+    """Whether an image HDU's data are scaled (BZERO/BSCALE/BLANK), which cannot be memory-mapped read-only."""
+    return any(key in header for key in ("BZERO", "BSCALE", "BLANK"))
+
+
+def _load(path: Path, extname: str, extver: int, *, memmap: bool) -> np.ndarray | None:
+    """Return the extension's data, or ``None`` when memory-mapping was asked for scaled data."""
+    with open_readonly(path, memmap=memmap) as hdul:
         try:
             hdu = hdul[extname, extver]
         except KeyError:
             raise InputError(f"{path}[{extname},{extver}]: extension missing") from None
+        if memmap and is_scaled(hdu.header):
+            return None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 data = hdu.data
         except (OSError, ValueError, TypeError, EOFError, IndexError) as exc:
             raise InputError(f"{path}[{extname},{extver}]: data cannot be read ({_reason(exc)})") from exc
-    if data is None:
-        raise InputError(f"{path}[{extname},{extver}]: extension has no data")
-    array = np.asarray(data)
-    array.flags.writeable = False
-    return array
+        return np.zeros(0) if data is None else data
 
 
 def _reason(exc: BaseException) -> str:

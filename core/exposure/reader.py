@@ -4,7 +4,8 @@ Every check that can be made once per file is made here, so that bad input is
 refused before any stage runs, with one line naming the file, the extension
 and the problem:
 
-* the file is not readable FITS, or is truncated (data shorter than declared);
+* the file is not readable FITS, or is truncated (shorter than its headers
+  declare, not a whole number of 2880-byte blocks, or a cut gzip stream);
 * there is no SCI extension, or a SCI extension has no DQ partner;
 * EXPTIME is missing, not a number, or not positive;
 * BUNIT names a unit drizrun does not know;
@@ -17,6 +18,7 @@ Files are opened read-only and never written.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import math
 import os
@@ -29,7 +31,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..hst import GAIN_KEYWORDS, READ_NOISE_KEYWORDS, mean_nonzero_keyword
-from .arrays import _reason, open_readonly
+from .arrays import _reason, is_scaled, open_readonly, read_extension
 from .model import Chip, ChipSignature, Exposure
 from .units import Units, parse_bunit
 
@@ -40,6 +42,7 @@ log = logging.getLogger("drizrun")
 _FILTER_KEYWORDS = ("FILTER", "FILTER1", "FILTER2")
 _NO_FILTER = ("CLEAR", "N/A", "NONE", "")
 _ROWS_PER_NAN_BLOCK = 256
+_FITS_BLOCK = 2880
 
 
 def read_exposure(path: str | os.PathLike[str], instrument: Any = None, *, check_data: bool = True) -> Exposure:
@@ -74,6 +77,7 @@ def read_exposure(path: str | os.PathLike[str], instrument: Any = None, *, check
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     with open_readonly(path) as hdul:
+        _check_complete(path, hdul)
         primary = hdul[0].header
         exptime = _exptime(path, primary)
         sci_versions = _sci_versions(path, hdul)
@@ -138,6 +142,39 @@ def _exptime(path: Path, primary: Mapping[str, Any]) -> float:
     return float(value)
 
 
+def _check_complete(path: Path, hdul: Any) -> None:
+    """Refuse a file shorter than its headers declare, or whose compressed stream is cut short."""
+    if path.name.lower().endswith(".gz"):
+        size = _gzip_size(path)
+    else:
+        size = path.stat().st_size
+    if size % _FITS_BLOCK:
+        raise InputError(f"{path}: the file is truncated or damaged ({size} bytes is not a whole number of "
+                         f"{_FITS_BLOCK}-byte FITS blocks)")
+    for index, hdu in enumerate(hdul):
+        header = hdu.header
+        naxis = int(header.get("NAXIS", 0))
+        count = math.prod(int(header.get(f"NAXIS{i}", 0)) for i in range(1, naxis + 1)) if naxis else 0
+        nbytes = abs(int(header.get("BITPIX", 8))) // 8 * int(header.get("GCOUNT", 1)) * (
+            int(header.get("PCOUNT", 0)) + count)
+        end = hdu.fileinfo()["datLoc"] + nbytes
+        if end > size:
+            name = f"{hdu.name},{hdu.ver}" if index else "0"
+            raise InputError(f"{path}[{name}]: the file is truncated ({size} bytes; this extension's data "
+                             f"end at byte {end})")
+
+
+def _gzip_size(path: Path) -> int:
+    size = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(1 << 22):
+                size += len(chunk)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: the compressed file is truncated or damaged ({_reason(exc)})") from exc
+    return size
+
+
 def _sci_versions(path: Path, hdul: Any) -> list[int]:
     versions = []
     for hdu in hdul[1:]:
@@ -161,7 +198,7 @@ def _read_chip(path: Path, hdul: Any, extver: int, primary: Any, exptime: float,
     wcs = _wcs(where, header, hdul)
     shape = (int(header.get("NAXIS2", 0)), int(header.get("NAXIS1", 0)))
     if check_data:
-        _check_pixels(where, hdu, shape)
+        _check_pixels(where, read_extension(path, "SCI", extver) if is_scaled(header) else hdu, shape)
     gain, read_noise = _gain_and_noise(primary, instrument)
     cte = instrument.cte_direction(extver, primary) if hasattr(instrument, "cte_direction") else 0
     ccdchip = header.get("CCDCHIP")
@@ -214,12 +251,13 @@ def _wcs(where: str, header: Any, hdul: Any) -> Any:
 
 
 def _check_pixels(where: str, hdu: Any, shape: tuple[int, int]) -> None:
+    """Refuse a chip without pixels, shorter than declared, or entirely NaN (``hdu``: an HDU or its array)."""
     if shape[0] <= 0 or shape[1] <= 0:
         raise InputError(f"{where}: the science array has no pixels (NAXIS1 x NAXIS2 = {shape[1]} x {shape[0]})")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = hdu.data
+            data = hdu if isinstance(hdu, np.ndarray) else hdu.data
             if data is None or data.shape != shape:
                 raise InputError(f"{where}: data shape {None if data is None else data.shape} "
                                  f"does not match NAXIS {shape} (truncated file?)")

@@ -68,8 +68,9 @@ def test_list_kernels_and_instruments(capsys):
 
 
 def test_run_prints_a_summary_and_exits_zero(capsys, inputs, tmp_path):
-    status, out, err = _run(capsys, "-p", "fake_plugins.chain", "--stages", "cr", "--output",
-                            str(tmp_path / "o" / "visit"), *inputs)
+    status, out, err = _run(
+        capsys, "-p", "fake_plugins.chain", "--stages", "cr", "--output", str(tmp_path / "o" / "visit"), *inputs
+    )
     assert status == 0, err
     assert "4 stage(s)" in out
     assert "turning on stage 'sep': 'median' requires 'single'" in err
@@ -77,9 +78,10 @@ def test_run_prints_a_summary_and_exits_zero(capsys, inputs, tmp_path):
 
 def test_show_config_prints_values_and_sources(capsys, inputs, tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text("[final]\nkernel = \"point\"\n")
-    status, out, _ = _run(capsys, "-p", "fake_plugins.chain", "--show-config", "-c", str(config),
-                          "--set", "final.pixfrac=0.5", *inputs)
+    config.write_text('[final]\nkernel = "point"\n')
+    status, out, _ = _run(
+        capsys, "-p", "fake_plugins.chain", "--show-config", "-c", str(config), "--set", "final.pixfrac=0.5", *inputs
+    )
     assert status == 0
     lines = out.splitlines()
     assert lines.index("[static]") < lines.index("[sep]") < lines.index("[final]")
@@ -123,8 +125,17 @@ def test_usage_and_configuration_errors_exit_2_with_one_line(capsys, inputs, mon
 
 
 def test_processing_error_exits_1_with_one_line_and_traceback_only_with_verbose(capsys, inputs, tmp_path):
-    argv = ["-p", "fake_plugins.chain", "-p", "fake_plugins.failing", "--stages", "sep", "--output",
-            str(tmp_path / "v"), *inputs]
+    argv = [
+        "-p",
+        "fake_plugins.chain",
+        "-p",
+        "fake_plugins.failing",
+        "--stages",
+        "sep",
+        "--output",
+        str(tmp_path / "v"),
+        *inputs,
+    ]
     status, _, err = _run(capsys, *argv)
     assert status == 1
     assert _error_lines(err) == ["drizrun: error: stage 'sep' failed: OSError: simulated failure"]
@@ -134,8 +145,20 @@ def test_processing_error_exits_1_with_one_line_and_traceback_only_with_verbose(
 
 
 def test_plugin_can_add_a_command_line_option(capsys, inputs, tmp_path):
-    status, out, err = _run(capsys, "-p", "fake_plugins.chain", "-p", "fake_plugins.option",
-                            "--option-greeting", "hello", "--stages", "sep", "--output", str(tmp_path / "v"), *inputs)
+    status, out, err = _run(
+        capsys,
+        "-p",
+        "fake_plugins.chain",
+        "-p",
+        "fake_plugins.option",
+        "--option-greeting",
+        "hello",
+        "--stages",
+        "sep",
+        "--output",
+        str(tmp_path / "v"),
+        *inputs,
+    )
     assert status == 0, err
     from fake_plugins import option
 
@@ -149,8 +172,9 @@ def test_blocking_a_builtin_from_the_command_line(capsys):
 
 
 def test_quiet_run_prints_nothing_on_stdout(capsys, inputs, tmp_path):
-    status, out, err = _run(capsys, "-q", "-p", "fake_plugins.chain", "--stages", "sep", "--output",
-                            str(tmp_path / "v"), *inputs)
+    status, out, err = _run(
+        capsys, "-q", "-p", "fake_plugins.chain", "--stages", "sep", "--output", str(tmp_path / "v"), *inputs
+    )
     assert status == 0 and out == "" and "INFO" not in err
 
 

@@ -21,7 +21,13 @@ def _resolve(stages, *layers):
 def test_defaults_come_from_the_parameter_class(stages):
     params, sources = _resolve(stages)
     final = params["final"]
-    assert (final.kernel, final.pixfrac, final.snr, final.fillval, final.context) == ("square", 1.0, (3.5, 3.0), None, True)
+    assert (final.kernel, final.pixfrac, final.snr, final.fillval, final.context) == (
+        "square",
+        1.0,
+        (3.5, 3.0),
+        None,
+        True,
+    )
     assert set(sources["final"].values()) == {"default"}
 
 
@@ -36,8 +42,14 @@ def test_later_layers_win_and_sources_are_recorded(stages, tmp_path):
     )
     final = params["final"]
     assert (final.kernel, final.pixfrac, final.grow) == ("turbo", 0.6, 2)
-    assert sources["final"] == {"kernel": str(config), "pixfrac": "--set", "grow": "instrument X",
-                                "snr": "default", "fillval": "default", "context": "default"}
+    assert sources["final"] == {
+        "kernel": str(config),
+        "pixfrac": "--set",
+        "grow": "instrument X",
+        "snr": "default",
+        "fillval": "default",
+        "context": "default",
+    }
 
 
 @pytest.mark.parametrize(
@@ -131,8 +143,9 @@ def test_config_file_errors_are_one_line(tmp_path):
 def test_shown_config_is_a_config_file_that_reproduces_the_run(make_session, make_exposure, tmp_path):
     session = make_session(plugins=["fake_plugins.chain"])
     inputs = [make_exposure(tmp_path / "a_flt.fits")]
-    config = drizrun.prepare(inputs, session=session, settings=["final.pixfrac=0.7", "final.snr=4,3",
-                                                                 "final.kernel=turbo"])
+    config = drizrun.prepare(
+        inputs, session=session, settings=["final.pixfrac=0.7", "final.snr=4,3", "final.kernel=turbo"]
+    )
     text = format_config(config, session.stages)
     assert 'kernel = "turbo"' in text and "# --set" in text and "# fillval is unset" in text
     saved = tmp_path / "saved.toml"

@@ -45,8 +45,7 @@ def test_listfile_with_comments_relative_names_and_nesting(files, tmp_path):
 
 def test_association_members_prefer_flc_and_name_the_product(files, make_exposure, tmp_path):
     flc = make_exposure(tmp_path / "j1abc_flc.fits")
-    asn = _write_asn(tmp_path / "j0xyz_asn.fits",
-                     [("J0ABC", "EXP-DTH"), ("J1ABC", "EXP-CRJ"), ("J0XYZ", "PROD-DTH")])
+    asn = _write_asn(tmp_path / "j0xyz_asn.fits", [("J0ABC", "EXP-DTH"), ("J1ABC", "EXP-CRJ"), ("J0XYZ", "PROD-DTH")])
     result = expand_inputs([asn.name], cwd=tmp_path)
     assert result.files == (files[0], flc)
     assert result.product == "j0xyz"

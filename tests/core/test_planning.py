@@ -70,8 +70,16 @@ class _P:
 
 
 def _stage(name, requires=(), provides=(), uses=(), order=None, min_inputs=1):
-    attributes = {"name": name, "params": _P, "requires": requires, "provides": provides, "uses": uses,
-                  "min_inputs": min_inputs, "run": lambda self, ctx, params: None, "__doc__": f"{name} stage."}
+    attributes = {
+        "name": name,
+        "params": _P,
+        "requires": requires,
+        "provides": provides,
+        "uses": uses,
+        "min_inputs": min_inputs,
+        "run": lambda self, ctx, params: None,
+        "__doc__": f"{name} stage.",
+    }
     if order is not None:
         attributes["order"] = order
     return type(name.title(), (), attributes)()
@@ -97,7 +105,9 @@ def test_requirement_nobody_provides_is_an_error(stages):
 
 def test_requirement_on_a_multi_input_stage_with_one_input_is_an_error(stages):
     stages.add(_stage("needs_median", requires=("median",)))
-    with pytest.raises(StageOrderError, match="'needs_median' requires 'median' from stage 'median', which needs at least 2"):
+    with pytest.raises(
+        StageOrderError, match="'needs_median' requires 'median' from stage 'median', which needs at least 2"
+    ):
         plan_stages(["needs_median"], stages, n_inputs=1)
 
 

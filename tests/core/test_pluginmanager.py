@@ -19,7 +19,9 @@ class _FakeDist:
         self.version = version
 
 
-def _entry_point(name: str, value: str, dist: tuple[str, str] = ("drizrun-fake", "9.8.7")) -> importlib.metadata.EntryPoint:
+def _entry_point(
+    name: str, value: str, dist: tuple[str, str] = ("drizrun-fake", "9.8.7")
+) -> importlib.metadata.EntryPoint:
     ep = importlib.metadata.EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
     return ep._for(_FakeDist(*dist))  # attach a distribution, as installed entry points have
 
@@ -62,7 +64,9 @@ def test_missing_plugin_module_is_a_load_error():
 
 
 def test_misspelt_decorated_hook_fails_at_start_up_with_suggestion():
-    with pytest.raises(PluginLoadError, match=r"unknown hook 'drizrun_regster_stages' \(did you mean 'drizrun_register_stages'\?\)"):
+    with pytest.raises(
+        PluginLoadError, match=r"unknown hook 'drizrun_regster_stages' \(did you mean 'drizrun_register_stages'\?\)"
+    ):
         get_plugin_manager(autoload=False, plugins=["fake_plugins.misspelt"])
 
 

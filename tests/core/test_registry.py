@@ -26,13 +26,16 @@ def _kernel(name: str, backend: str = "numpy") -> drizrun.KernelSpec:
 
 def test_builtin_kernel_name_collision_names_both_plugins():
     other = _plugin("thirdparty", drizrun_register_kernels=lambda registry: registry.add(_kernel("abs_deriv")))
-    with pytest.raises(RegistryError, match="'deriv/abs_deriv' from plugin 'thirdparty' collides with .* plugin 'kernels'"):
+    with pytest.raises(
+        RegistryError, match="'deriv/abs_deriv' from plugin 'thirdparty' collides with .* plugin 'kernels'"
+    ):
         drizrun.Session.create(autoload=False, plugins=[other])
 
 
 def test_replace_true_overrides_a_builtin_kernel():
-    other = _plugin("thirdparty",
-                    drizrun_register_kernels=lambda registry: registry.add(_kernel("abs_deriv"), replace=True))
+    other = _plugin(
+        "thirdparty", drizrun_register_kernels=lambda registry: registry.add(_kernel("abs_deriv"), replace=True)
+    )
     session = drizrun.Session.create(autoload=False, plugins=[other])
     spec = session.kernels.get("deriv", "abs_deriv")
     assert spec.backend == "numpy"
@@ -62,7 +65,9 @@ def test_exception_inside_a_registration_hook_names_the_plugin():
         raise RuntimeError("kaboom")
 
     other = _plugin("exploding", drizrun_register_stages=boom)
-    with pytest.raises(PluginLoadError, match="plugin 'exploding' failed in drizrun_register_stages: RuntimeError: kaboom"):
+    with pytest.raises(
+        PluginLoadError, match="plugin 'exploding' failed in drizrun_register_stages: RuntimeError: kaboom"
+    ):
         drizrun.Session.create(autoload=False, plugins=[other])
 
 
@@ -133,9 +138,10 @@ def test_stage_info_describes_the_stage():
 def test_stage_collision_without_replace_and_with_replace():
     first = _plugin("first", drizrun_register_stages=lambda registry: registry.add(_GoodStage()))
     second = _plugin("second", drizrun_register_stages=lambda registry: registry.add(_GoodStage()))
-    with pytest.raises(RegistryError, match="stage 'good' from plugin 'second' collides with the one from plugin 'first'"):
+    with pytest.raises(
+        RegistryError, match="stage 'good' from plugin 'second' collides with the one from plugin 'first'"
+    ):
         drizrun.Session.create(autoload=False, plugins=[first, second])
-    replacing = _plugin("third",
-                        drizrun_register_stages=lambda registry: registry.add(_GoodStage(), replace=True))
+    replacing = _plugin("third", drizrun_register_stages=lambda registry: registry.add(_GoodStage(), replace=True))
     session = drizrun.Session.create(autoload=False, plugins=[first, replacing])
     assert session.stages["good"].plugin == "third"

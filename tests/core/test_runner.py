@@ -67,12 +67,16 @@ def test_single_input_skips_multi_input_stages_and_records_them(session, inputs,
     result = drizrun.run(inputs[:1], session=session, output=tmp_path / "one")
     assert _ran(result) == ["static", "sep", "final"]
     assert [(r.stage, r.status) for r in result.history if r.status == "skipped"] == [
-        ("median", "skipped"), ("blot", "skipped"), ("cr", "skipped")]
+        ("median", "skipped"),
+        ("blot", "skipped"),
+        ("cr", "skipped"),
+    ]
 
 
 def test_provenance_records_params_plugin_and_time(session, inputs, tmp_path):
-    result = drizrun.run(inputs, stages=["final"], settings=["final.pixfrac=0.5"], session=session,
-                         output=tmp_path / "p")
+    result = drizrun.run(
+        inputs, stages=["final"], settings=["final.pixfrac=0.5"], session=session, output=tmp_path / "p"
+    )
     record = result.history[-1]
     assert record.stage == "final" and record.plugin == "fake_plugins.chain"
     assert record.params["pixfrac"] == 0.5
@@ -83,8 +87,14 @@ def test_third_party_wrapper_wraps_every_stage(make_session, inputs, tmp_path):
     wrappers.EVENTS.clear()
     session = make_session(plugins=["fake_plugins.chain", wrappers])
     result = drizrun.run(inputs, stages=["sep", "final"], session=session, output=tmp_path / "w")
-    assert wrappers.EVENTS == ["before sep", "after sep ok", "finished sep ok",
-                               "before final", "after final ok", "finished final ok"]
+    assert wrappers.EVENTS == [
+        "before sep",
+        "after sep ok",
+        "finished sep ok",
+        "before final",
+        "after final ok",
+        "finished final ok",
+    ]
     assert result.history[0].elapsed is not None
 
 
@@ -129,8 +139,9 @@ def test_stage_artifacts_round_trip_through_disk(make_session, inputs, tmp_path)
     drizrun.run(inputs, stages=["median"], session=session, output=tmp_path / "r")
     from drizrun.core.artifacts import ArtifactStore, fingerprint_inputs
 
-    store = ArtifactStore(directory=tmp_path, root="r", in_memory=False,
-                          fingerprint=fingerprint_inputs([p.resolve() for p in inputs]))
+    store = ArtifactStore(
+        directory=tmp_path, root="r", in_memory=False, fingerprint=fingerprint_inputs([p.resolve() for p in inputs])
+    )
     assert np.array_equal(store.get("median"), np.full((4, 4), 2, np.float32))
 
 
@@ -162,7 +173,10 @@ def test_mixed_instruments_are_refused_before_any_stage(make_session, make_expos
             return registry[header["INSTRUME"]]
 
     session = make_session(plugins=["fake_plugins.chain", Cams()])
-    files = [make_exposure(tmp_path / "a_flt.fits", instrument="A"), make_exposure(tmp_path / "b_flt.fits", instrument="B")]
+    files = [
+        make_exposure(tmp_path / "a_flt.fits", instrument="A"),
+        make_exposure(tmp_path / "b_flt.fits", instrument="B"),
+    ]
     with pytest.raises(ConfigError, match=r"the inputs mix instruments: A \(a_flt.fits\), B \(b_flt.fits\)"):
         drizrun.run(files, session=session, output=tmp_path / "mix")
 

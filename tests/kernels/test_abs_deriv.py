@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import drizrun.kernels
-from drizrun.kernels import _native
+from drizrun.kernels import native_array
 
 SHAPES = [(1, 1), (1, 2), (1, 9), (2, 1), (9, 1), (2, 2), (2, 3), (3, 2), (3, 3), (5, 7), (17, 31), (64, 48)]
 
@@ -207,7 +207,7 @@ def test_backends_are_bit_identical(load_kernel_module):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_native_normalises_dtype_byte_order_and_layout(dtype, order):
     image = np.asarray(np.arange(12).reshape(3, 4), dtype=dtype, order=order)
-    out = _native(image, np.float32)
+    out = native_array(image, np.float32)
     assert out.dtype == np.dtype(np.float32) and out.dtype.isnative
     assert out.flags.c_contiguous and out.flags.aligned
     assert type(out) is np.ndarray
@@ -216,13 +216,13 @@ def test_native_normalises_dtype_byte_order_and_layout(dtype, order):
 
 def test_native_does_not_copy_what_is_already_native():
     image = np.zeros((4, 4), np.float32)
-    assert _native(image, np.float32) is image
-    assert _native(image, ">f4") is image  # the requested byte order is ignored
+    assert native_array(image, np.float32) is image
+    assert native_array(image, ">f4") is image  # the requested byte order is ignored
 
 
 def test_native_handles_masked_arrays_and_subclasses():
     masked = np.ma.masked_array(np.ones((2, 2), ">f4"), mask=[[0, 1], [0, 0]])
-    out = _native(masked, np.float32)
+    out = native_array(masked, np.float32)
     assert type(out) is np.ndarray and out.dtype.isnative
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import drizrun
-from drizrun.core.testing import make_exposure, make_session  # noqa: F401  (fixtures)
 
 pytest.importorskip("drizrun_example", reason="contrib/drizrun-example is not installed")
 
@@ -45,8 +44,13 @@ def test_plugin_registers_its_kernel_and_stage(make_session):
 def test_chipstats_stage_measures_sky_and_noise(make_session, make_exposure, tmp_path, kernel):
     session = make_session(plugins=["drizrun_example.plugin"])
     inputs = [make_exposure(tmp_path / f"e{i}_flt.fits", seed=i, nchips=2) for i in range(2)]
-    result = drizrun.run(inputs, stages=["chipstats"], settings=[f"chipstats.deriv_kernel={kernel}"],
-                         session=session, output=tmp_path / "out" / "visit")
+    result = drizrun.run(
+        inputs,
+        stages=["chipstats"],
+        settings=[f"chipstats.deriv_kernel={kernel}"],
+        session=session,
+        output=tmp_path / "out" / "visit",
+    )
     report = tmp_path / "out" / "visit_chipstats.json"
     assert result.products == (report,)
     stats = json.loads(report.read_text())
@@ -61,8 +65,13 @@ def test_unknown_kernel_is_a_clear_error(make_session, make_exposure, tmp_path):
     session = make_session(plugins=["drizrun_example.plugin"])
     inputs = [make_exposure(tmp_path / "e_flt.fits")]
     with pytest.raises(drizrun.DrizrunError, match="unknown kernel 'deriv/sobl'.*did you mean 'deriv/sobel'"):
-        drizrun.run(inputs, stages=["chipstats"], settings=["chipstats.deriv_kernel=sobl"], session=session,
-                    output=tmp_path / "x")
+        drizrun.run(
+            inputs,
+            stages=["chipstats"],
+            settings=["chipstats.deriv_kernel=sobl"],
+            session=session,
+            output=tmp_path / "x",
+        )
 
 
 def _installed() -> bool:
@@ -83,11 +92,21 @@ def test_installed_example_is_discovered_listed_and_runs_through_the_cli(make_ex
     assert row[:3] == ["example", "drizrun-example", importlib.metadata.version("drizrun-example")]
 
     inputs = [str(make_exposure(tmp_path / f"e{i}_flt.fits", seed=i)) for i in range(2)]
-    done = subprocess.run([script, "--stages", "chipstats", "--output", str(tmp_path / "visit"), *inputs],
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [script, "--stages", "chipstats", "--output", str(tmp_path / "visit"), *inputs],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "visit_chipstats.json").is_file()
 
-    blocked = subprocess.run([script, "-p", "no:example", "--stages", "chipstats", *inputs],
-                             capture_output=True, text=True, env=env, check=False)
+    blocked = subprocess.run(
+        [script, "-p", "no:example", "--stages", "chipstats", *inputs],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert blocked.returncode == 2 and "unknown stage 'chipstats'" in blocked.stderr

@@ -13,8 +13,15 @@ from .stage import ChipStatsStage
 @drizrun.hookimpl
 def drizrun_register_kernels(registry: Any) -> None:
     """Add the ``sobel`` derivative kernel."""
-    registry.add(drizrun.KernelSpec(kind="deriv", name="sobel", backend="numpy", function=sobel_deriv,
-                                    description="Sobel gradient magnitude (example plugin)"))
+    registry.add(
+        drizrun.KernelSpec(
+            kind="deriv",
+            name="sobel",
+            backend="numpy",
+            function=sobel_deriv,
+            description="Sobel gradient magnitude (example plugin)",
+        )
+    )
 
 
 @drizrun.hookimpl

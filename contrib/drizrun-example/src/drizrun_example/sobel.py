@@ -31,8 +31,20 @@ def sobel_deriv(image: ArrayLike) -> NDArray[np.float32]:
     if data.ndim != 2 or data.size == 0:
         raise ValueError(f"expected a non-empty 2-D image of shape (ny, nx), got shape {data.shape}")
     padded = np.pad(data.astype(np.float64), 1, mode="edge")
-    gx = (padded[:-2, 2:] + 2 * padded[1:-1, 2:] + padded[2:, 2:]
-          - padded[:-2, :-2] - 2 * padded[1:-1, :-2] - padded[2:, :-2])
-    gy = (padded[2:, :-2] + 2 * padded[2:, 1:-1] + padded[2:, 2:]
-          - padded[:-2, :-2] - 2 * padded[:-2, 1:-1] - padded[:-2, 2:])
+    gx = (
+        padded[:-2, 2:]
+        + 2 * padded[1:-1, 2:]
+        + padded[2:, 2:]
+        - padded[:-2, :-2]
+        - 2 * padded[1:-1, :-2]
+        - padded[2:, :-2]
+    )
+    gy = (
+        padded[2:, :-2]
+        + 2 * padded[2:, 1:-1]
+        + padded[2:, 2:]
+        - padded[:-2, :-2]
+        - 2 * padded[:-2, 1:-1]
+        - padded[:-2, 2:]
+    )
     return (np.hypot(gx, gy) / 8.0).astype(np.float32)

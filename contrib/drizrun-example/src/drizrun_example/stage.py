@@ -23,9 +23,7 @@ class ChipStatsParams:
     clip_sigma: float = drizrun.param(
         3.0, doc="Sigma-clipping threshold for the sky level and noise.", validator=drizrun.in_range(0.0, low_open=True)
     )
-    iterations: int = drizrun.param(
-        5, doc="Number of sigma-clipping iterations.", validator=drizrun.in_range(1, 100)
-    )
+    iterations: int = drizrun.param(5, doc="Number of sigma-clipping iterations.", validator=drizrun.in_range(1, 100))
 
 
 class ChipStatsStage:
@@ -47,8 +45,9 @@ class ChipStatsStage:
         report = ctx.output_path("_chipstats.json")
         write_text_atomic(report, json.dumps(stats, indent=2) + "\n")
         ctx.add_product(report)
-        return drizrun.StageResult(message=f"{len(stats)} chip(s) measured", products=[str(report)],
-                                   metrics={"chips": len(stats)})
+        return drizrun.StageResult(
+            message=f"{len(stats)} chip(s) measured", products=[str(report)], metrics={"chips": len(stats)}
+        )
 
 
 def _measure_file(path: Path, deriv: Any, params: ChipStatsParams) -> list[dict[str, Any]]:
