@@ -1,15 +1,17 @@
 """The ``drizrun`` command.
 
 Exit status: 0 on success, 2 on usage or configuration errors, 1 on processing
-errors, 130 when interrupted. Errors are one line on stderr; ``-v`` adds the
-traceback.
+errors, 130 when interrupted (SIGINT), 143 when terminated (SIGTERM). Errors
+are one line on stderr; ``-v`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -129,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common_options(pre)
     early, _ = pre.parse_known_args(argv)
     _setup_logging(early.verbose, early.quiet)
+    previous = _catch_sigterm()
     try:
         session = _make_session(early.plugins, early.strict_plugins)
         parser = build_parser()
@@ -139,11 +142,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(str(exc), early.verbose)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("drizrun: interrupted", file=sys.stderr)
+        print("drizrun: interrupted; no partial product was left behind", file=sys.stderr)
         return 130
+    except Terminated:
+        print("drizrun: terminated; no partial product was left behind", file=sys.stderr)
+        return 143
     except Exception as exc:
         _report(f"internal error: {type(exc).__name__}: {exc} (rerun with -v for the traceback)", early.verbose)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM.
+
+    Deriving from ``BaseException`` lets it unwind through every ``finally``
+    and the atomic writers (which remove their temporary files), like
+    ``KeyboardInterrupt`` does for SIGINT.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _catch_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def _report(message: str, verbose: int) -> None:
