@@ -145,3 +145,69 @@ def test_stage_collision_without_replace_and_with_replace():
     replacing = _plugin("third", drizrun_register_stages=lambda registry: registry.add(_GoodStage(), replace=True))
     session = drizrun.Session.create(autoload=False, plugins=[first, replacing])
     assert session.stages["good"].plugin == "third"
+
+
+def _kernel_plugin(plugin_name: str, kernel_name: str, **opts) -> types.ModuleType:
+    module = types.ModuleType(plugin_name)
+
+    def drizrun_register_kernels(registry):
+        registry.add(_kernel(kernel_name))
+
+    module.drizrun_register_kernels = drizrun.hookimpl(**opts)(drizrun_register_kernels)
+    return module
+
+
+def test_registration_order_is_tryfirst_then_plain_then_trylast_each_in_plugin_order():
+    plugins = [
+        _kernel_plugin("late", "z_late", trylast=True),
+        _kernel_plugin("a", "a_plain"),
+        _kernel_plugin("early", "y_early", tryfirst=True),
+        _kernel_plugin("b", "b_plain"),
+        _kernel_plugin("later", "x_later", trylast=True),
+    ]
+    session = drizrun.Session.create(autoload=False, plugins=plugins)
+    names = [spec.name for spec in session.kernels.of_kind("deriv")]
+    # built-ins are tryfirst and registered before any other plugin
+    assert names == ["abs_deriv", "y_early", "a_plain", "b_plain", "z_late", "x_later"]
+
+
+def test_identify_instrument_first_answer_wins_and_generic_answers_last():
+    import attrs
+
+    @attrs.frozen
+    class Cam:
+        name: str = "CAM"
+        description: str = "a camera"
+
+        def default_params(self, n_inputs):
+            return {}
+
+    calls = []
+
+    class Declines:
+        @drizrun.hookimpl
+        def drizrun_identify_instrument(self, header, path, registry):
+            calls.append(path)
+            return None
+
+    class Claims:
+        @drizrun.hookimpl
+        def drizrun_register_instruments(self, registry):
+            registry.add(Cam())
+
+        @drizrun.hookimpl
+        def drizrun_identify_instrument(self, header, path, registry):
+            return registry["CAM"] if header.get("INSTRUME") == "CAM" else None
+
+    session = drizrun.Session.create(autoload=False, plugins=[Claims(), Declines()])
+    assert session.identify_instrument({"INSTRUME": "CAM"}, "a.fits").name == "CAM"
+    assert session.identify_instrument({"INSTRUME": "OTHER"}, "b.fits").name == "generic"
+    assert calls == ["a.fits", "b.fits"]  # the later-registered plugin is asked first
+
+
+def test_without_the_generic_fallback_an_unknown_instrument_is_a_clear_error():
+    from drizrun.core.errors import InputError
+
+    session = drizrun.Session.create(autoload=False, block=["generic-instrument", "wfc3", "acs"])
+    with pytest.raises(InputError, match="x.fits: no instrument plugin recognises INSTRUME='NICMOS'"):
+        session.identify_instrument({"INSTRUME": "NICMOS", "DETECTOR": "IR"}, "x.fits")
