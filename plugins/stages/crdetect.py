@@ -1,0 +1,133 @@
+"""Cosmic-ray detection by comparing each chip with its blotted median.
+
+All quantities in electrons. With ``D`` the chip's data (sky included), ``B``
+the blotted median (sky added back), ``∇B`` its derivative image (maximum
+absolute difference to the four neighbours) and ``σ`` the expected noise, a
+pixel is a cosmic ray when::
+
+    |D - B| > scale[1]*∇B + snr[1]*σ                     (second threshold)
+    and some pixel of its 3x3 neighbourhood has
+    |D - B| > scale[0]*∇B + snr[0]*σ                     (first threshold)
+
+(reference-pipelines §2.8). The mask is then grown to a ``grow`` x ``grow``
+box around each flagged pixel (AstroDrizzle's ``driz_cr_grow``: 1 means no
+growth, 3 one pixel all around), and by ``ctegrow`` pixels along the column on
+the side away from the amplifier, where charge lost during read-out trails.
+``cte_direction`` +1 means charge moves towards increasing row index during
+read-out (so trails extend towards decreasing rows), -1 the opposite, 0 no
+charge transfer.
+
+Noise models:
+
+* ``poisson`` (AstroDrizzle's): ``σ = sqrt(g*|B| + RN²)/g`` with the gain ``g``
+  (1 for data already in electrons) and read noise ``RN``. AstroDrizzle adds
+  the sky to ``B`` a second time here although ``B`` already contains it; drizrun
+  counts it once, which makes the test as sensitive as the data allow;
+* ``err``: ``σ`` is the chip's ERR array, in electrons.
+
+Pixels where ``B`` or ``D`` is not finite (no median there) are never flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import ndimage
+
+__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "poisson_noise"]
+
+#: Noise models :func:`cosmic_ray_mask` accepts.
+NOISE_MODELS = ("poisson", "err")
+
+
+def poisson_noise(blotted: ArrayLike, *, gain: float, read_noise: float) -> NDArray[np.float32]:
+    """Expected noise in electrons of a pixel whose true value is ``blotted``.
+
+    Parameters
+    ----------
+    blotted : array_like
+        Blotted median in electrons, sky included.
+    gain : float
+        Effective gain (electrons per count of the data as stored; 1 for data
+        in electrons).
+    read_noise : float
+        Read noise in electrons.
+
+    Returns
+    -------
+    ndarray of float32
+    """
+    b = np.asarray(blotted, dtype=np.float32)
+    return (np.sqrt(gain * np.abs(b) + read_noise**2) / gain).astype(np.float32)
+
+
+def cosmic_ray_mask(
+    data: ArrayLike,
+    blotted: ArrayLike,
+    deriv: ArrayLike,
+    noise: ArrayLike,
+    *,
+    snr: tuple[float, float] = (3.5, 3.0),
+    scale: tuple[float, float] = (1.2, 0.7),
+    grow: int = 1,
+    ctegrow: int = 0,
+    cte_direction: int = 0,
+) -> NDArray[np.bool_]:
+    """Return the cosmic-ray mask of one chip (``True`` = cosmic ray).
+
+    Parameters
+    ----------
+    data : array_like, (ny, nx)
+        The chip's data in electrons, sky included.
+    blotted : array_like, (ny, nx)
+        The blotted median in electrons, sky included.
+    deriv : array_like, (ny, nx)
+        Derivative image of ``blotted`` (``drizrun.kernels.abs_deriv``).
+    noise : array_like, (ny, nx)
+        Expected noise in electrons (:func:`poisson_noise` or the ERR array).
+    snr, scale : tuple of float
+        The first and second thresholds (see module docstring).
+    grow : int
+        Size of the square box each flagged pixel is grown to (0 or 1: none).
+    ctegrow : int
+        Length in pixels of the growth along the column, away from the amplifier.
+    cte_direction : int
+        +1 or -1: direction of charge transfer along the row index; 0: none.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    d = np.asarray(data, dtype=np.float32)
+    b = np.asarray(blotted, dtype=np.float32)
+    g = np.asarray(deriv, dtype=np.float32)
+    sigma = np.asarray(noise, dtype=np.float32)
+    if not (d.shape == b.shape == g.shape == sigma.shape) or d.ndim != 2:
+        raise ValueError(
+            f"data, blotted, deriv and noise must be 2-D of one shape, got "
+            f"{d.shape}, {b.shape}, {g.shape}, {sigma.shape}"
+        )
+    with np.errstate(invalid="ignore"):
+        difference = np.abs(d - b)
+        usable = np.isfinite(difference) & np.isfinite(g) & np.isfinite(sigma)
+        first = usable & (difference > scale[0] * g + snr[0] * sigma)
+        second = usable & (difference > scale[1] * g + snr[1] * sigma)
+    near_first = ndimage.maximum_filter(first, size=3, mode="constant", cval=False)
+    mask = second & near_first
+    if grow > 1:
+        mask = ndimage.maximum_filter(mask, size=grow, mode="constant", cval=False)
+    if ctegrow > 0 and cte_direction != 0:
+        mask = _grow_along_readout(mask, ctegrow, cte_direction)
+    return mask
+
+
+def _grow_along_readout(mask: np.ndarray, length: int, direction: int) -> np.ndarray:
+    """Flag the ``length`` pixels of each column trailing every flagged pixel."""
+    footprint = np.zeros((2 * length + 1, 1), dtype=bool)
+    # maximum_filter sets row i from rows i + k - length for the True entries k: with
+    # k = length .. 2*length, row i is flagged when a flagged pixel lies within `length`
+    # rows above it in index, i.e. on the amplifier side when charge moves up (+1).
+    footprint[length:] = True
+    if direction < 0:
+        footprint = footprint[::-1]
+    return ndimage.maximum_filter(mask, footprint=footprint, mode="constant", cval=False)

@@ -1,0 +1,95 @@
+"""Cosmic-ray detection on simulated chips with known cosmic rays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drizrun.kernels import abs_deriv
+from drizrun.plugins.stages.crdetect import cosmic_ray_mask, poisson_noise
+
+
+def _chip(seed=0, shape=(120, 100), sky=80.0, rn=4.0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    truth = np.full(shape, sky)
+    for y0, x0, flux in [(30, 40, 2e5), (80, 20, 5e4), (60, 75, 1e6)]:  # stars, sigma 1.5 px
+        truth += flux / (2 * np.pi * 1.5**2) * np.exp(-((yy - y0) ** 2 + (xx - x0) ** 2) / (2 * 1.5**2))
+    data = rng.poisson(truth).astype(np.float64) + rng.normal(0, rn, shape)
+    return truth, data, rng
+
+
+def _inject(data, rng, count=40):
+    """Cosmic rays of 1-3 pixels with amplitudes 200-5000 e-; returns the mask of hit pixels."""
+    hit = np.zeros(data.shape, bool)
+    for _ in range(count):
+        y, x = rng.integers(2, data.shape[0] - 2), rng.integers(2, data.shape[1] - 2)
+        length = rng.integers(1, 4)
+        hit[y, x : x + length] = True
+    data[hit] += rng.uniform(200, 5000, hit.sum())
+    return hit
+
+
+def _mask(data, truth, **kwargs):
+    noise = poisson_noise(truth, gain=1.0, read_noise=4.0)
+    return cosmic_ray_mask(data, truth, abs_deriv(truth), noise, **kwargs)
+
+
+def test_every_injected_cosmic_ray_is_found_and_false_flags_are_rare():
+    truth, data, rng = _chip(seed=3)
+    hit = _inject(data, rng)
+    mask = _mask(data, truth)
+    assert mask[hit].all()
+    false = mask & ~hit
+    assert false.sum() <= 0.001 * mask.size
+
+
+def test_no_false_flags_on_star_cores_without_cosmic_rays():
+    truth, data, _ = _chip(seed=4)
+    mask = _mask(data, truth)
+    assert not mask[25:36, 35:46].any() and not mask[55:66, 70:81].any()
+
+
+def test_cosmic_rays_on_the_chip_edge_are_found():
+    truth, data, _ = _chip(seed=5)
+    edges = [(0, 50), (119, 10), (70, 0), (40, 99), (0, 0)]
+    for y, x in edges:
+        data[y, x] += 3000.0
+    mask = _mask(data, truth)
+    assert all(mask[y, x] for y, x in edges)
+
+
+def test_grow_box_and_cte_trail():
+    truth = np.full((30, 30), 100.0)
+    data = truth.copy()
+    data[15, 15] += 5000.0
+    plain = _mask(data, truth)
+    assert plain.sum() == 1
+    grown = _mask(data, truth, grow=3)
+    assert grown.sum() == 9 and grown[14:17, 14:17].all()
+    up = _mask(data, truth, ctegrow=4, cte_direction=+1)
+    assert np.argwhere(up).tolist() == [[y, 15] for y in range(11, 16)]
+    down = _mask(data, truth, ctegrow=4, cte_direction=-1)
+    assert np.argwhere(down).tolist() == [[y, 15] for y in range(15, 20)]
+
+
+def test_pixels_without_a_median_are_never_flagged():
+    truth = np.full((10, 10), 100.0)
+    truth[5, 5] = np.nan
+    data = np.full((10, 10), 100.0)
+    data[5, 5] = 1e6
+    assert not _mask(data, truth).any()
+
+
+def test_error_array_noise_model_scales_the_threshold():
+    truth = np.full((20, 20), 100.0)
+    data = truth.copy()
+    data[10, 10] += 100.0
+    deriv = abs_deriv(truth)
+    assert cosmic_ray_mask(data, truth, deriv, np.full_like(truth, 10.0))[10, 10]  # 10 sigma
+    assert not cosmic_ray_mask(data, truth, deriv, np.full_like(truth, 40.0))[10, 10]  # 2.5 sigma
+
+
+def test_shape_mismatch_is_a_value_error():
+    with pytest.raises(ValueError, match="one shape"):
+        cosmic_ray_mask(np.zeros((3, 3)), np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((3, 3)))
