@@ -68,7 +68,11 @@ def _discard(tmp: Path) -> None:
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write a text file atomically (UTF-8). See :func:`atomic_write`."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write)
 
 
 def write_fits_atomic(path: str | os.PathLike[str], hdulist: object) -> Path:

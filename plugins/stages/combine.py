@@ -36,6 +36,7 @@ overlap so the growth sees its neighbours.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -70,8 +71,8 @@ def weight_thresholds(weights: Sequence[ArrayLike], maskpt: float) -> list[float
 
 
 def combine_images(
-    images: Sequence[ArrayLike],
-    weights: Sequence[ArrayLike],
+    images: Sequence[NDArray[Any]],
+    weights: Sequence[NDArray[Any]],
     *,
     method: str = "minmed",
     nlow: int = 0,
@@ -90,10 +91,10 @@ def combine_images(
 
     Parameters
     ----------
-    images : sequence of array_like, each (ny, nx)
+    images : sequence of ndarray, each (ny, nx)
         Separately drizzled images in e⁻/s (memory-mapped arrays are fine:
         only one row section of each is read at a time).
-    weights : sequence of array_like, each (ny, nx)
+    weights : sequence of ndarray, each (ny, nx)
         Their weight images (exposure time × good-pixel mask).
     method : str
         One of :data:`COMBINE_TYPES`.
