@@ -1,5 +1,8 @@
 """Fake stages with AstroDrizzle's artifact chain: sep -> median -> blot -> cr -> final.
 
+They replace any built-in stage of the same name, so the plugin-system tests
+do not depend on which real stages are installed.
+
 Each stage records its name in the ``ran`` artifact list so tests can see what
 ran and in which order; ``median`` writes an array artifact to test resuming.
 """
@@ -57,12 +60,19 @@ class Static(_Base):
     provides = ("static_mask",)
 
 
+class Sky(_Base):
+    """Fake sky."""
+
+    name = "sky"
+    provides = ("sky",)
+
+
 class Sep(_Base):
     """Fake separate drizzle."""
 
     name = "sep"
     provides = ("single",)
-    uses = ("static_mask",)
+    uses = ("static_mask", "sky")
 
 
 class Median(_Base):
@@ -103,5 +113,5 @@ class Final(_Base):
 
 @drizrun.hookimpl
 def drizrun_register_stages(registry: Any) -> None:
-    for stage in (Final(), Cr(), Blot(), Median(), Sep(), Static()):  # registration order must not matter
-        registry.add(stage)
+    for stage in (Final(), Cr(), Blot(), Median(), Sep(), Sky(), Static()):  # registration order must not matter
+        registry.add(stage, replace=True)  # stands in for whatever built-in stage has the name
