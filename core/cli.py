@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--num-cores", type=int, default=1, metavar="N", help="threads to use (default 1)")
     run.add_argument("--in-memory", action="store_true", help="keep intermediate products in memory only")
     run.add_argument("--clean", action="store_true", help="remove intermediate products at the end")
+    run.add_argument("--allow-mixed-filters", action="store_true",
+                     help="combine exposures taken through different filters (refused by default)")
     info = parser.add_argument_group("information")
     info.add_argument(
         "--show-config",
@@ -237,6 +239,7 @@ def _dispatch(args: argparse.Namespace, session: Session) -> int:
         in_memory=args.in_memory,
         clean=args.clean,
         num_cores=args.num_cores,
+        allow_mixed_filters=args.allow_mixed_filters,
         options=options,
     )
     if args.show_config:

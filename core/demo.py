@@ -136,17 +136,29 @@ def run_demo(directory: str | Path = "drizrun-demo", *, session: Session | None 
         instrument = config.instrument or "?"
     exposures = tuple(read_exposure(path, session.instruments[instrument]) for path in visit.exposures)
     check_input_set(exposures)
-    return DemoReport(directory=directory, inputs=visit.exposures, exposures=exposures, instrument=instrument,
-                      stages=stages,
-                      missing=missing, products=products, cr=cr, simulate_seconds=simulated - started,
-                      run_seconds=time.perf_counter() - simulated)
+    return DemoReport(
+        directory=directory,
+        inputs=visit.exposures,
+        exposures=exposures,
+        instrument=instrument,
+        stages=stages,
+        missing=missing,
+        products=products,
+        cr=cr,
+        simulate_seconds=simulated - started,
+        run_seconds=time.perf_counter() - simulated,
+    )
 
 
 def _score_run(config: Any, visit: Any) -> CrScore | None:
     from .artifacts import ArtifactStore, fingerprint_inputs
 
-    store = ArtifactStore(directory=config.output_dir, root=config.output_root, in_memory=False,
-                          fingerprint=fingerprint_inputs(config.inputs))
+    store = ArtifactStore(
+        directory=config.output_dir,
+        root=config.output_root,
+        in_memory=False,
+        fingerprint=fingerprint_inputs(config.inputs),
+    )
     if not store.has("crmask"):
         return None
     masks = store.get("crmask")
@@ -164,8 +176,9 @@ def _read_noise(visit: Any) -> float:
 _KEY = re.compile(r"(?P<root>[a-z0-9]{9})\D*?(?P<chip>\d+)\D*$", re.IGNORECASE)
 
 
-def score_cr_masks(found: Mapping[str, np.ndarray], truth_files: tuple[Path, ...], *,
-                   read_noise: float) -> CrScore | None:
+def score_cr_masks(
+    found: Mapping[str, np.ndarray], truth_files: tuple[Path, ...], *, read_noise: float
+) -> CrScore | None:
     """Compare flagged cosmic-ray pixels with the simulator's truth.
 
     Parameters
@@ -223,27 +236,37 @@ def format_demo(report: DemoReport) -> str:
         except OSError:
             return "-"
 
-    lines = [f"drizrun demo: {len(report.inputs)} simulated {report.instrument} exposures in {report.directory} "
-             f"({report.simulate_seconds:.1f} s)"]
+    lines = [
+        f"drizrun demo: {len(report.inputs)} simulated {report.instrument} exposures in {report.directory} "
+        f"({report.simulate_seconds:.1f} s)"
+    ]
     for exposure in report.exposures:
         shape = "+".join(f"{c.shape[1]}x{c.shape[0]}" for c in exposure.chips)
-        lines.append(f"  {exposure.path.name}  {exposure.filter_label}  {exposure.exptime:.0f} s  chips {shape}  "
-                     f"{exposure.chips[0].units.bunit}  {size(exposure.path)}")
+        lines.append(
+            f"  {exposure.path.name}  {exposure.filter_label}  {exposure.exptime:.0f} s  chips {shape}  "
+            f"{exposure.chips[0].units.bunit}  {size(exposure.path)}"
+        )
     lines.append(f"  truth: {report.directory / 'truth'} (sources, positions, cosmic-ray masks)")
     if report.stages:
-        rows = [[name, status, f"{elapsed:.2f} s" if elapsed is not None else "-", message]
-                for name, status, elapsed, message in report.stages]
+        rows = [
+            [name, status, f"{elapsed:.2f} s" if elapsed is not None else "-", message]
+            for name, status, elapsed, message in report.stages
+        ]
         lines.append(f"stages ({report.run_seconds:.1f} s):")
         lines.append(table(["STAGE", "STATUS", "TIME", "SUMMARY"], rows))
     else:
-        lines.append("stages: none of the canonical stages is installed yet; the inputs were read and checked "
-                     "(instrument, WCS with distortion, units, DQ), nothing was drizzled")
+        lines.append(
+            "stages: none of the canonical stages is installed yet; the inputs were read and checked "
+            "(instrument, WCS with distortion, units, DQ), nothing was drizzled"
+        )
     if report.missing:
         lines.append("not installed: " + ", ".join(report.missing))
     if report.cr is not None:
         cr = report.cr
-        lines.append(f"cosmic rays: {cr.recovered} of {cr.detectable} detectable pixels found "
-                     f"({100 * cr.completeness:.1f}%), {cr.false} flagged pixels without a cosmic ray")
+        lines.append(
+            f"cosmic rays: {cr.recovered} of {cr.detectable} detectable pixels found "
+            f"({100 * cr.completeness:.1f}%), {cr.false} flagged pixels without a cosmic ray"
+        )
     if report.products:
         lines.append("products:")
         lines.extend(f"  {path}  {size(Path(path))}" for path in report.products)

@@ -149,8 +149,9 @@ class HSTDetector:
         dict
             ``{stage: {parameter: value}}``: a fresh copy, safe to modify.
         """
-        rows = sorted((row for row in self.defaults if row.min_inputs <= max(n_inputs, 1)),
-                      key=lambda row: row.min_inputs)
+        rows = sorted(
+            (row for row in self.defaults if row.min_inputs <= max(n_inputs, 1)), key=lambda row: row.min_inputs
+        )
         if not rows:
             return {}
         return _freeze(rows[-1].params)

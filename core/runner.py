@@ -20,6 +20,7 @@ from .artifacts import ArtifactStore, fingerprint_inputs
 from .config import ConfigLayer, RunConfig, load_config_file, parse_setting, resolve_params
 from .context import ProvenanceRecord, RunContext
 from .errors import ConfigError, DrizrunError, InputError, ProcessingError, StageError, UsageError
+from .exposure import check_input_set, file_kind, filters_of
 from .inputs import expand_inputs
 from .planning import StagePlan, default_stages, plan_stages
 from .session import Session
@@ -68,6 +69,7 @@ def prepare(
     in_memory: bool = False,
     clean: bool = False,
     num_cores: int = 1,
+    allow_mixed_filters: bool = False,
 ) -> RunConfig:
     """Resolve a run's configuration without touching pixels.
 
@@ -81,7 +83,8 @@ def prepare(
     if num_cores < 1:
         raise UsageError(f"--num-cores must be at least 1, got {num_cores}")
     input_set = expand_inputs([os.fspath(item) for item in inputs])
-    instrument = _identify(session, input_set.files)
+    instrument, summaries = _identify(session, input_set.files)
+    check_input_set(summaries, allow_mixed_filters=allow_mixed_filters)
 
     layers = []
     if instrument is not None:
@@ -126,6 +129,7 @@ def run(
     in_memory: bool = False,
     clean: bool = False,
     num_cores: int = 1,
+    allow_mixed_filters: bool = False,
     session: Session | None = None,
     plugins: Iterable[str | object] = (),
     block: Iterable[str] = (),
@@ -158,6 +162,9 @@ def run(
         Delete intermediate files after a successful run.
     num_cores : int
         Threads stages may use.
+    allow_mixed_filters : bool
+        Accept exposures through different filters (FLT mixed with FLC and
+        mixed instruments are always refused).
     session : Session, optional
         Reuse a session (plugins already loaded); otherwise one is built from
         ``plugins``, ``block``, ``autoload`` and ``strict_plugins``.
@@ -184,6 +191,7 @@ def run(
     config = prepare(
         inputs, session=session, stages=stages, output=output, config_file=config_file, settings=settings,
         params=params, options=options, in_memory=in_memory, clean=clean, num_cores=num_cores,
+        allow_mixed_filters=allow_mixed_filters,
     )
     requested = list(config.stages) if config.stages is not None else default_stages(session.stages)
     session.pm.hook.drizrun_modify_stages(stages=requested, config=config)
@@ -238,10 +246,21 @@ def _run_stage(session: Session, info: Any, params: Any, ctx: RunContext) -> Sta
     return result
 
 
-def _identify(session: Session, files: Sequence[Path]) -> Any:
+@attrs.frozen
+class _InputSummary:
+    """What the input-set checks need from one primary header."""
+
+    path: Path
+    kind: str
+    instrument: str
+    filters: tuple[str, ...]
+
+
+def _identify(session: Session, files: Sequence[Path]) -> tuple[Any, list[_InputSummary]]:
     from astropy.io import fits
 
     found: dict[str, tuple[Any, Path]] = {}
+    summaries = []
     for path in files:
         try:
             header = fits.getheader(path, 0)
@@ -249,10 +268,11 @@ def _identify(session: Session, files: Sequence[Path]) -> Any:
             raise InputError(f"{path}: cannot read the primary header: {exc}") from exc
         instrument = session.identify_instrument(header, str(path))
         found.setdefault(instrument.name, (instrument, path))
+        summaries.append(_InputSummary(path, file_kind(path), instrument.name, filters_of(header)))
     if len(found) > 1:
         names = ", ".join(f"{name} ({path.name})" for name, (_, path) in found.items())
         raise ConfigError(f"the inputs mix instruments: {names}; run them separately")
-    return next(iter(found.values()))[0] if found else None
+    return (next(iter(found.values()))[0] if found else None), summaries
 
 
 def _output_location(output: str | os.PathLike[str] | None, product: str | None,

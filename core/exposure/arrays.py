@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from ..errors import InputError
 __all__ = ["is_scaled", "open_readonly", "read_extension"]
 
 
-def open_readonly(path: Path, *, memmap: bool = True):  # -> astropy.io.fits.HDUList
+def open_readonly(path: Path, *, memmap: bool = True) -> Any:
     """Open a FITS file read-only (memory-mapped when not compressed and ``memmap``).
 
     Raises
@@ -63,7 +65,7 @@ def read_extension(path: Path, extname: str, extver: int) -> np.ndarray:
     return array
 
 
-def is_scaled(header) -> bool:  # noqa: ANN001
+def is_scaled(header: Mapping[str, Any]) -> bool:
     """Whether an image HDU's data are scaled (BZERO/BSCALE/BLANK), which cannot be memory-mapped read-only."""
     return any(key in header for key in ("BZERO", "BSCALE", "BLANK"))
 

@@ -11,7 +11,7 @@ of each side:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -56,18 +56,19 @@ def check_input_set(exposures: Iterable[ExposureSummary], *, allow_mixed_filters
         raise InputError(f"the inputs mix instruments: {_describe(instruments, str)}; run them separately")
     filters = _groups(items, lambda e: "+".join(e.filters) or "no filter")
     if len(filters) > 1 and not allow_mixed_filters:
-        raise InputError(f"the inputs mix filters: {_describe(filters, str)}; run each filter separately "
-                         f"or allow mixed filters")
+        raise InputError(
+            f"the inputs mix filters: {_describe(filters, str)}; run each filter separately or allow mixed filters"
+        )
 
 
-def _groups(items: Sequence[ExposureSummary], key) -> dict[str, list[Path]]:  # noqa: ANN001
+def _groups(items: Sequence[ExposureSummary], key: Callable[[ExposureSummary], str]) -> dict[str, list[Path]]:
     groups: dict[str, list[Path]] = {}
     for item in items:
         groups.setdefault(key(item), []).append(Path(item.path))
     return groups
 
 
-def _describe(groups: dict[str, list[Path]], label) -> str:  # noqa: ANN001
+def _describe(groups: dict[str, list[Path]], label: Callable[[str], str]) -> str:
     parts = []
     for value, paths in groups.items():
         more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""

@@ -82,8 +82,9 @@ def read_exposure(path: str | os.PathLike[str], instrument: Any = None, *, check
         exptime = _exptime(path, primary)
         sci_versions = _sci_versions(path, hdul)
         name = str(getattr(instrument, "name", "generic"))
-        chips = tuple(_read_chip(path, hdul, extver, primary, exptime, instrument, name, check_data)
-                      for extver in sci_versions)
+        chips = tuple(
+            _read_chip(path, hdul, extver, primary, exptime, instrument, name, check_data) for extver in sci_versions
+        )
         expstart = primary.get("EXPSTART")
         return Exposure(
             path=path,
@@ -149,19 +150,26 @@ def _check_complete(path: Path, hdul: Any) -> None:
     else:
         size = path.stat().st_size
     if size % _FITS_BLOCK:
-        raise InputError(f"{path}: the file is truncated or damaged ({size} bytes is not a whole number of "
-                         f"{_FITS_BLOCK}-byte FITS blocks)")
+        raise InputError(
+            f"{path}: the file is truncated or damaged ({size} bytes is not a whole number of "
+            f"{_FITS_BLOCK}-byte FITS blocks)"
+        )
     for index, hdu in enumerate(hdul):
         header = hdu.header
         naxis = int(header.get("NAXIS", 0))
         count = math.prod(int(header.get(f"NAXIS{i}", 0)) for i in range(1, naxis + 1)) if naxis else 0
-        nbytes = abs(int(header.get("BITPIX", 8))) // 8 * int(header.get("GCOUNT", 1)) * (
-            int(header.get("PCOUNT", 0)) + count)
+        nbytes = (
+            abs(int(header.get("BITPIX", 8)))
+            // 8
+            * int(header.get("GCOUNT", 1))
+            * (int(header.get("PCOUNT", 0)) + count)
+        )
         end = hdu.fileinfo()["datLoc"] + nbytes
         if end > size:
             name = f"{hdu.name},{hdu.ver}" if index else "0"
-            raise InputError(f"{path}[{name}]: the file is truncated ({size} bytes; this extension's data "
-                             f"end at byte {end})")
+            raise InputError(
+                f"{path}[{name}]: the file is truncated ({size} bytes; this extension's data end at byte {end})"
+            )
 
 
 def _gzip_size(path: Path) -> int:
@@ -189,8 +197,9 @@ def _sci_versions(path: Path, hdul: Any) -> list[int]:
     return versions
 
 
-def _read_chip(path: Path, hdul: Any, extver: int, primary: Any, exptime: float, instrument: Any,
-               name: str, check_data: bool) -> Chip:
+def _read_chip(
+    path: Path, hdul: Any, extver: int, primary: Any, exptime: float, instrument: Any, name: str, check_data: bool
+) -> Chip:
     hdu = hdul["SCI", extver]
     header = hdu.header
     where = f"{path}[SCI,{extver}]"
@@ -213,8 +222,9 @@ def _read_chip(path: Path, hdul: Any, extver: int, primary: Any, exptime: float,
         gain=gain,
         read_noise=read_noise,
         cte_direction=int(cte),
-        signature=ChipSignature(instrument=name, detector=str(primary.get("DETECTOR", "")).strip().upper(),
-                                chip=extver, shape=shape),
+        signature=ChipSignature(
+            instrument=name, detector=str(primary.get("DETECTOR", "")).strip().upper(), chip=extver, shape=shape
+        ),
         ccdchip=int(ccdchip) if _is_number(ccdchip) else None,
         has_err=("ERR", extver) in names,
     )
@@ -230,8 +240,9 @@ def _units(where: str, header: Mapping[str, Any], primary: Mapping[str, Any], in
         text = native
     units = parse_bunit(str(text))
     if units is None:
-        raise InputError(f"{where}: unknown BUNIT {str(text).strip()!r} "
-                         f"(expected ELECTRONS, ELECTRONS/S, COUNTS or COUNTS/S)")
+        raise InputError(
+            f"{where}: unknown BUNIT {str(text).strip()!r} (expected ELECTRONS, ELECTRONS/S, COUNTS or COUNTS/S)"
+        )
     return units
 
 
@@ -245,8 +256,10 @@ def _wcs(where: str, header: Any, hdul: Any) -> Any:
     except Exception as exc:  # astropy raises many types (ValueError, KeyError, WCS errors)
         raise InputError(f"{where}: astropy cannot read the WCS ({type(exc).__name__}: {_reason(exc)})") from exc
     if not wcs.has_celestial or wcs.naxis != 2:
-        raise InputError(f"{where}: the WCS is not a 2-D celestial WCS (CTYPE {wcs.wcs.ctype[0]!r}, "
-                         f"{wcs.wcs.ctype[1] if wcs.naxis > 1 else ''!r})")
+        raise InputError(
+            f"{where}: the WCS is not a 2-D celestial WCS (CTYPE {wcs.wcs.ctype[0]!r}, "
+            f"{wcs.wcs.ctype[1] if wcs.naxis > 1 else ''!r})"
+        )
     return wcs
 
 
@@ -259,11 +272,13 @@ def _check_pixels(where: str, hdu: Any, shape: tuple[int, int]) -> None:
             warnings.simplefilter("ignore")
             data = hdu if isinstance(hdu, np.ndarray) else hdu.data
             if data is None or data.shape != shape:
-                raise InputError(f"{where}: data shape {None if data is None else data.shape} "
-                                 f"does not match NAXIS {shape} (truncated file?)")
+                raise InputError(
+                    f"{where}: data shape {None if data is None else data.shape} "
+                    f"does not match NAXIS {shape} (truncated file?)"
+                )
             finite = False
             for start in range(0, shape[0], _ROWS_PER_NAN_BLOCK):
-                if not np.isnan(np.asarray(data[start:start + _ROWS_PER_NAN_BLOCK])).all():
+                if not np.isnan(np.asarray(data[start : start + _ROWS_PER_NAN_BLOCK])).all():
                     finite = True
                     break
     except InputError:

@@ -56,11 +56,23 @@ _COUNTS_S = Units("COUNTS/S", electrons=False, per_second=True)
 
 #: Accepted BUNIT spellings (upper case, spaces removed) and their meaning.
 KNOWN_BUNITS: dict[str, Units] = {
-    "ELECTRONS": _ELECTRONS, "ELECTRON": _ELECTRONS, "E-": _ELECTRONS, "E": _ELECTRONS,
-    "ELECTRONS/S": _ELECTRONS_S, "ELECTRONS/SEC": _ELECTRONS_S, "ELECTRON/S": _ELECTRONS_S,
-    "E-/S": _ELECTRONS_S, "E/S": _ELECTRONS_S,
-    "COUNTS": _COUNTS, "COUNT": _COUNTS, "DN": _COUNTS, "ADU": _COUNTS,
-    "COUNTS/S": _COUNTS_S, "COUNTS/SEC": _COUNTS_S, "DN/S": _COUNTS_S, "CPS": _COUNTS_S,
+    "ELECTRONS": _ELECTRONS,
+    "ELECTRON": _ELECTRONS,
+    "E-": _ELECTRONS,
+    "E": _ELECTRONS,
+    "ELECTRONS/S": _ELECTRONS_S,
+    "ELECTRONS/SEC": _ELECTRONS_S,
+    "ELECTRON/S": _ELECTRONS_S,
+    "E-/S": _ELECTRONS_S,
+    "E/S": _ELECTRONS_S,
+    "COUNTS": _COUNTS,
+    "COUNT": _COUNTS,
+    "DN": _COUNTS,
+    "ADU": _COUNTS,
+    "COUNTS/S": _COUNTS_S,
+    "COUNTS/SEC": _COUNTS_S,
+    "DN/S": _COUNTS_S,
+    "CPS": _COUNTS_S,
 }
 
 

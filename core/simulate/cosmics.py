@@ -96,8 +96,9 @@ def _worm(rng: np.random.Generator, x: float, y: float) -> list[tuple[int, int]]
     return list(dict.fromkeys(pixels))
 
 
-def add_cosmic_rays(image: np.ndarray, model: CosmicRayModel, exptime: float,
-                    rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def add_cosmic_rays(
+    image: np.ndarray, model: CosmicRayModel, exptime: float, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
     """Add cosmic rays (electrons) to an image and return their charge map.
 
     Parameters

@@ -55,7 +55,8 @@ def tangent_point(xi_eta_deg: np.ndarray, ra0: float, dec0: float) -> tuple[floa
         return ra0, dec0
     c = math.atan(rho)
     dec = math.asin(math.cos(c) * math.sin(dec0_r) + eta * math.sin(c) * math.cos(dec0_r) / rho)
-    ra = ra0_r + math.atan2(xi * math.sin(c), rho * math.cos(dec0_r) * math.cos(c) - eta * math.sin(dec0_r) * math.sin(c))
+    denominator = rho * math.cos(dec0_r) * math.cos(c) - eta * math.sin(dec0_r) * math.sin(c)
+    ra = ra0_r + math.atan2(xi * math.sin(c), denominator)
     return math.degrees(ra) % 360.0, math.degrees(dec)
 
 
@@ -158,34 +159,38 @@ class DetectorGeometry:
         to_local = rotation(angle)
         ras = np.array([h["CRVAL1"] for _, h in headers], dtype=float)
         decs = np.array([h["CRVAL2"] for _, h in headers], dtype=float)
-        ra0, dec0 = tangent_point(np.mean([tangent_offset(r, d, ras[0], decs[0]) for r, d in zip(ras, decs)],
-                                          axis=0), ras[0], decs[0])
+        offsets = [tangent_offset(r, d, ras[0], decs[0]) for r, d in zip(ras, decs, strict=True)]
+        ra0, dec0 = tangent_point(np.mean(offsets, axis=0), ras[0], decs[0])
         chips = []
         for (extver, header), cd in zip(headers, cds, strict=True):
             offset = to_local @ tangent_offset(header["CRVAL1"], header["CRVAL2"], ra0, dec0)
             local_cd = to_local @ cd
             nx = int(header.get("NAXIS1", 0))
             ny = int(header.get("NAXIS2", 0))
-            chips.append(ChipGeometry(
-                extver=extver,
-                ccdchip=header.get("CCDCHIP"),
-                full_shape=(ny, nx),
-                crpix=(float(header["CRPIX1"]), float(header["CRPIX2"])),
-                cd=(tuple(local_cd[0]), tuple(local_cd[1])),
-                offset=(float(offset[0]), float(offset[1])),
-                sip_a=_read_sip(header, "A", max_order),
-                sip_b=_read_sip(header, "B", max_order),
-            ))
+            chips.append(
+                ChipGeometry(
+                    extver=extver,
+                    ccdchip=header.get("CCDCHIP"),
+                    full_shape=(ny, nx),
+                    crpix=(float(header["CRPIX1"]), float(header["CRPIX2"])),
+                    cd=(tuple(local_cd[0]), tuple(local_cd[1])),
+                    offset=(float(offset[0]), float(offset[1])),
+                    sip_a=_read_sip(header, "A", max_order),
+                    sip_b=_read_sip(header, "B", max_order),
+                )
+            )
         return cls(name=name, chips=tuple(chips), source=str(path))
 
     def with_full_shapes(self, shapes: Mapping[int, tuple[int, int]]) -> DetectorGeometry:
         """Return a copy whose chips have the given full-frame shapes (by extver)."""
-        chips = tuple(attrs.evolve(chip, full_shape=tuple(shapes.get(chip.extver, chip.full_shape)))
-                      for chip in self.chips)
+        chips = tuple(
+            attrs.evolve(chip, full_shape=tuple(shapes.get(chip.extver, chip.full_shape))) for chip in self.chips
+        )
         return attrs.evolve(self, chips=chips)
 
-    def chip_wcs_cards(self, chip: ChipGeometry, *, ra: float, dec: float, pa: float,
-                       origin: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    def chip_wcs_cards(
+        self, chip: ChipGeometry, *, ra: float, dec: float, pa: float, origin: tuple[int, int] = (0, 0)
+    ) -> dict[str, Any]:
         """FITS WCS cards of one chip with the detector centre at ``(ra, dec)``.
 
         Parameters
@@ -216,7 +221,10 @@ class DetectorGeometry:
             "CRPIX2": chip.crpix[1] - origin[1],
             "CRVAL1": crval[0],
             "CRVAL2": crval[1],
-            "CD1_1": cd[0, 0], "CD1_2": cd[0, 1], "CD2_1": cd[1, 0], "CD2_2": cd[1, 1],
+            "CD1_1": cd[0, 0],
+            "CD1_2": cd[0, 1],
+            "CD2_1": cd[1, 0],
+            "CD2_2": cd[1, 1],
             "ORIENTAT": math.degrees(math.atan2(cd[0, 1], cd[1, 1])),
         }
         if sip:

@@ -10,12 +10,12 @@ parallelogram of side ``step``.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["DitherPattern", "dither_offsets"]
 
 
-class DitherPattern(str, Enum):
+class DitherPattern(StrEnum):
     """The patterns the simulator knows.
 
     ``BOX``: four points on a parallelogram at the four half-pixel phases

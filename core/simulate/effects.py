@@ -32,8 +32,9 @@ class DefectMap:
     bad: np.ndarray
 
 
-def make_defects(shape: tuple[int, int], *, hot_fraction: float, bad_columns: int,
-                 rng: np.random.Generator) -> DefectMap:
+def make_defects(
+    shape: tuple[int, int], *, hot_fraction: float, bad_columns: int, rng: np.random.Generator
+) -> DefectMap:
     """Draw hot pixels (log-uniform 0.02-2 e-/s excess dark) and bad column segments.
 
     Parameters
@@ -64,8 +65,7 @@ def make_defects(shape: tuple[int, int], *, hot_fraction: float, bad_columns: in
     return DefectMap(hot=hot, hot_rate=hot_rate, bad=bad)
 
 
-def add_noise(signal: np.ndarray, *, dark: np.ndarray, read_noise: float,
-              rng: np.random.Generator) -> np.ndarray:
+def add_noise(signal: np.ndarray, *, dark: np.ndarray, read_noise: float, rng: np.random.Generator) -> np.ndarray:
     """Return a noisy, dark-subtracted image in electrons.
 
     Parameters

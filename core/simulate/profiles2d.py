@@ -53,8 +53,9 @@ def _bin(values: np.ndarray, oversample: int) -> np.ndarray:
     return binned / total if total > 0 else binned
 
 
-def psf_stamp(x: float, y: float, fwhm_px: float, *, half: int | None = None,
-              oversample: int = 5) -> tuple[np.ndarray, int, int]:
+def psf_stamp(
+    x: float, y: float, fwhm_px: float, *, half: int | None = None, oversample: int = 5
+) -> tuple[np.ndarray, int, int]:
     """Render a unit-flux PSF centred on 0-based pixel position ``(x, y)``.
 
     Parameters
@@ -85,8 +86,9 @@ def psf_stamp(x: float, y: float, fwhm_px: float, *, half: int | None = None,
     return _bin((1.0 - HALO_FRACTION) * core + HALO_FRACTION * halo, oversample), x0, y0
 
 
-def sersic_stamp(x: float, y: float, *, r_eff: float, n: float, axis_ratio: float, theta: float,
-                 half: int, oversample: int = 3) -> tuple[np.ndarray, int, int]:
+def sersic_stamp(
+    x: float, y: float, *, r_eff: float, n: float, axis_ratio: float, theta: float, half: int, oversample: int = 3
+) -> tuple[np.ndarray, int, int]:
     """Render a unit-flux elliptical Sersic profile centred on ``(x, y)``.
 
     Parameters

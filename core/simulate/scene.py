@@ -10,6 +10,7 @@ drawn from the brightest magnitude, so every visit has saturated stars.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import attrs
 import numpy as np
@@ -56,7 +57,7 @@ class SourceCatalogue:
     def __len__(self) -> int:
         return len(self.ra)
 
-    def to_table(self):  # -> astropy.table.Table
+    def to_table(self) -> Any:
         """The catalogue as an astropy Table with units and descriptions."""
         import astropy.units as u
         from astropy.table import Table
@@ -85,9 +86,17 @@ def _magnitude_offsets(rng: np.random.Generator, n: int, depth: float) -> np.nda
     return np.log10(1.0 + rng.uniform(size=n) * top) / _COUNT_SLOPE
 
 
-def make_catalogue(rng: np.random.Generator, *, centre: tuple[float, float],
-                   box: tuple[float, float, float, float], n_stars: int, n_galaxies: int,
-                   star_rate_max: float, galaxy_rate_max: float, depth: float) -> SourceCatalogue:
+def make_catalogue(
+    rng: np.random.Generator,
+    *,
+    centre: tuple[float, float],
+    box: tuple[float, float, float, float],
+    n_stars: int,
+    n_galaxies: int,
+    star_rate_max: float,
+    galaxy_rate_max: float,
+    depth: float,
+) -> SourceCatalogue:
     """Draw a random catalogue uniformly over a tangent-plane box.
 
     Parameters
@@ -118,14 +127,18 @@ def make_catalogue(rng: np.random.Generator, *, centre: tuple[float, float],
     star_offsets = _magnitude_offsets(rng, n_stars, depth)
     n_bright = min(n_stars, max(1, n_stars // 40))
     star_offsets[:n_bright] = rng.uniform(0.0, 1.0, size=n_bright)
-    rate = np.concatenate([
-        star_rate_max * 10.0 ** (-0.4 * star_offsets),
-        galaxy_rate_max * 10.0 ** (-0.4 * _magnitude_offsets(rng, n_galaxies, depth - 1.0)),
-    ])
+    rate = np.concatenate(
+        [
+            star_rate_max * 10.0 ** (-0.4 * star_offsets),
+            galaxy_rate_max * 10.0 ** (-0.4 * _magnitude_offsets(rng, n_galaxies, depth - 1.0)),
+        ]
+    )
     nan = np.full(n_stars, np.nan)
     return SourceCatalogue(
         kind=np.array(["star"] * n_stars + ["galaxy"] * n_galaxies),
-        ra=ra, dec=dec, rate=rate,
+        ra=ra,
+        dec=dec,
+        rate=rate,
         r_eff=np.concatenate([nan, np.exp(rng.normal(math.log(0.2), 0.5, size=n_galaxies)).clip(0.05, 1.5)]),
         sersic_n=np.concatenate([nan, rng.uniform(0.6, 4.0, size=n_galaxies)]),
         axis_ratio=np.concatenate([nan, rng.uniform(0.3, 1.0, size=n_galaxies)]),
@@ -153,8 +166,15 @@ class Injection:
     electrons: np.ndarray
 
 
-def render_sources(image: np.ndarray, wcs, catalogue: SourceCatalogue, *, exptime: float,  # noqa: ANN001
-                   psf_fwhm_px: float, pixel_scale: float) -> Injection:
+def render_sources(
+    image: np.ndarray,
+    wcs: Any,
+    catalogue: SourceCatalogue,
+    *,
+    exptime: float,
+    psf_fwhm_px: float,
+    pixel_scale: float,
+) -> Injection:
     """Add the catalogue's sources, in electrons, to one chip's image.
 
     Parameters
@@ -196,8 +216,15 @@ def render_sources(image: np.ndarray, wcs, catalogue: SourceCatalogue, *, exptim
             direction = np.linalg.solve(cd, np.array([math.sin(pa), math.cos(pa)]))
             theta = math.atan2(direction[1], direction[0])
             half = int(min(40, max(6, math.ceil(5.0 * r_eff))))
-            stamp, x0, y0 = sersic_stamp(x[i], y[i], r_eff=r_eff, n=catalogue.sersic_n[i],
-                                         axis_ratio=catalogue.axis_ratio[i], theta=theta, half=half)
+            stamp, x0, y0 = sersic_stamp(
+                x[i],
+                y[i],
+                r_eff=r_eff,
+                n=catalogue.sersic_n[i],
+                axis_ratio=catalogue.axis_ratio[i],
+                theta=theta,
+                half=half,
+            )
         electrons = _add_stamp(image, stamp * flux, x0, y0)
         if electrons > 0:
             kept.append(i)
@@ -214,6 +241,6 @@ def _add_stamp(image: np.ndarray, stamp: np.ndarray, x0: int, y0: int) -> float:
     ix1, iy1 = min(x0 + size_x, nx), min(y0 + size_y, ny)
     if ix0 >= ix1 or iy0 >= iy1:
         return 0.0
-    part = stamp[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+    part = stamp[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
     image[iy0:iy1, ix0:ix1] += part
     return float(part.sum())

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -21,12 +22,12 @@ import numpy as np
 from ..errors import UsageError
 from .builtin_geometry import builtin_geometry
 from .cosmics import CosmicRayModel, add_cosmic_rays
-from .distortion import DetectorGeometry, rotation, tangent_offset, tangent_point
+from .distortion import ChipGeometry, DetectorGeometry, rotation, tangent_offset, tangent_point
 from .dither import DitherPattern, dither_offsets
 from .effects import add_noise, bleed_saturation, make_defects
 from .profiles import PROFILES, DetectorProfile, profile_for
 from .profiles2d import psf_stamp
-from .scene import SourceCatalogue, make_catalogue, render_sources
+from .scene import Injection, SourceCatalogue, make_catalogue, render_sources
 from .writer import ChipProduct, ExposureProduct, write_association, write_exposure, write_table, write_truth_masks
 
 __all__ = ["DATA_ENV", "SimulatedVisit", "VisitSpec", "simulate"]
@@ -59,6 +60,12 @@ def _shape(value: tuple[int, int]) -> tuple[int, int]:
     if ny < 16 or nx < 16:
         raise UsageError(f"chip size must be at least 16x16 pixels, got {ny}x{nx}")
     return ny, nx
+
+
+def _filters(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(_upper(item) for item in ([value] if isinstance(value, str) else value))
 
 
 def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
@@ -112,8 +119,7 @@ class VisitSpec:
     instrument: str = attrs.field(default="WFC3/UVIS", converter=_upper, validator=_known_instrument)
     n_exposures: int = attrs.field(default=4, converter=int)
     exptime: float | None = attrs.field(default=None, validator=_positive)
-    filters: tuple[str, ...] | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else tuple(_upper(f) for f in ([v] if isinstance(v, str) else v)))
+    filters: tuple[str, ...] | None = attrs.field(default=None, converter=_filters)
     chip_shape: tuple[int, int] = attrs.field(default=(256, 512), converter=_shape)
     full_size: bool = False
     dither: DitherPattern = attrs.field(default=DitherPattern.BOX, converter=DitherPattern)
@@ -180,8 +186,9 @@ class SimulatedVisit:
     n_cosmic_ray_events: int
 
 
-def simulate(instrument: str = "WFC3/UVIS", n_exposures: int = 4, out: str | os.PathLike[str] = ".",
-             **options: object) -> SimulatedVisit:
+def simulate(
+    instrument: str = "WFC3/UVIS", n_exposures: int = 4, out: str | os.PathLike[str] = ".", **options: object
+) -> SimulatedVisit:
     """Simulate a dithered HST visit and write it with its truth.
 
     Parameters
@@ -254,9 +261,12 @@ class _Simulation:
 
     # -- geometry -------------------------------------------------------------------
 
-    def _shape(self, chip) -> tuple[int, int]:  # noqa: ANN001
-        return chip.full_shape if self.spec.full_size else (
-            min(self.spec.chip_shape[0], chip.full_shape[0]), min(self.spec.chip_shape[1], chip.full_shape[1]))
+    def _shape(self, chip: ChipGeometry) -> tuple[int, int]:
+        return (
+            chip.full_shape
+            if self.spec.full_size
+            else (min(self.spec.chip_shape[0], chip.full_shape[0]), min(self.spec.chip_shape[1], chip.full_shape[1]))
+        )
 
     def _subarray_origins(self) -> dict[int, tuple[int, int]]:
         """Subarrays sit centred in x, in y next to the other chip (or centred on one-chip detectors)."""
@@ -269,12 +279,19 @@ class _Simulation:
             if len(chips) == 1 or self.spec.full_size:
                 origins[chip.extver] = (x0, (ny_full - ny) // 2)
                 continue
-            others = [self.geometry.local_position(o, o.full_shape[1] / 2, o.full_shape[0] / 2)
-                      for o in chips if o is not chip]
+            others = [
+                self.geometry.local_position(o, o.full_shape[1] / 2, o.full_shape[0] / 2)
+                for o in chips
+                if o is not chip
+            ]
             target = np.mean(others, axis=0)
             candidates = [(x0, 0), (x0, ny_full - ny)]
-            origins[chip.extver] = min(candidates, key=lambda c: float(np.linalg.norm(
-                self.geometry.local_position(chip, c[0] + nx / 2, c[1] + ny / 2) - target)))
+            origins[chip.extver] = min(
+                candidates,
+                key=lambda c: float(
+                    np.linalg.norm(self.geometry.local_position(chip, c[0] + nx / 2, c[1] + ny / 2) - target)
+                ),
+            )
         return origins
 
     def _pointing(self, offset: tuple[float, float]) -> tuple[float, float]:
@@ -282,12 +299,13 @@ class _Simulation:
         shift = rotation(-self.spec.pa) @ (np.array(first.cd) @ np.array(offset))
         return tangent_point(shift, self.spec.ra, self.spec.dec)
 
-    def _chip_wcs(self, chip, pointing: tuple[float, float]) -> tuple[dict, object]:  # noqa: ANN001
+    def _chip_wcs(self, chip: ChipGeometry, pointing: tuple[float, float]) -> tuple[dict[str, Any], Any]:
         from astropy.io import fits
         from astropy.wcs import WCS
 
-        cards = self.geometry.chip_wcs_cards(chip, ra=pointing[0], dec=pointing[1], pa=self.spec.pa,
-                                             origin=self.origins[chip.extver])
+        cards = self.geometry.chip_wcs_cards(
+            chip, ra=pointing[0], dec=pointing[1], pa=self.spec.pa, origin=self.origins[chip.extver]
+        )
         header = fits.Header()
         ny, nx = self.shapes[chip.extver]
         header["NAXIS"], header["NAXIS1"], header["NAXIS2"] = 2, nx, ny
@@ -298,7 +316,7 @@ class _Simulation:
 
     # -- the sky --------------------------------------------------------------------
 
-    def _catalogue(self, wcs_list: list[object]) -> SourceCatalogue:
+    def _catalogue(self, wcs_list: list[Any]) -> SourceCatalogue:
         centre = (self.spec.ra, self.spec.dec)
         xi, eta = [], []
         for wcs in wcs_list:
@@ -319,36 +337,62 @@ class _Simulation:
         limit = 3.0 * math.sqrt(2.3 * fwhm_px**2 * max(background, 1.0))
         depth = max(2.0, 2.5 * math.log10(star_max * self.exptime / limit))
         return make_catalogue(
-            rng, centre=centre, box=box,
+            rng,
+            centre=centre,
+            box=box,
             n_stars=int(rng.poisson(self.spec.star_density * area_arcmin2)),
             n_galaxies=int(rng.poisson(self.spec.galaxy_density * area_arcmin2)),
-            star_rate_max=star_max, galaxy_rate_max=star_max / 4.0, depth=depth,
+            star_rate_max=star_max,
+            galaxy_rate_max=star_max / 4.0,
+            depth=depth,
         )
 
     # -- one chip -------------------------------------------------------------------
 
-    def _chip(self, chip, cards: dict, wcs: object, catalogue: SourceCatalogue,  # noqa: ANN001
-              rng_sky: np.random.Generator, rng_defects: np.random.Generator, rng_cr: np.random.Generator):
+    def _chip(
+        self,
+        chip: ChipGeometry,
+        cards: dict[str, Any],
+        wcs: Any,
+        catalogue: SourceCatalogue,
+        rng_sky: np.random.Generator,
+        rng_defects: np.random.Generator,
+        rng_cr: np.random.Generator,
+    ) -> tuple[ChipProduct, Injection, int]:
         profile, exptime = self.profile, self.exptime
         shape = self.shapes[chip.extver]
         sources = np.zeros(shape)
-        injection = render_sources(sources, wcs, catalogue, exptime=exptime,
-                                   psf_fwhm_px=profile.psf_fwhm / self.pixel_scale, pixel_scale=self.pixel_scale)
+        injection = render_sources(
+            sources,
+            wcs,
+            catalogue,
+            exptime=exptime,
+            psf_fwhm_px=profile.psf_fwhm / self.pixel_scale,
+            pixel_scale=self.pixel_scale,
+        )
         scale = shape[0] * shape[1] / (chip.full_shape[0] * chip.full_shape[1])
-        defects = make_defects(shape, hot_fraction=profile.hot_fraction if self.spec.defects else 0.0,
-                               bad_columns=max(1, round(profile.bad_columns * math.sqrt(scale)))
-                               if self.spec.defects and profile.bad_columns else 0, rng=rng_defects)
+        defects = make_defects(
+            shape,
+            hot_fraction=profile.hot_fraction if self.spec.defects else 0.0,
+            bad_columns=max(1, round(profile.bad_columns * math.sqrt(scale)))
+            if self.spec.defects and profile.bad_columns
+            else 0,
+            rng=rng_defects,
+        )
         dark = profile.dark_rate * exptime + defects.hot_rate * exptime
-        image = add_noise(sources + profile.sky_rate * exptime, dark=dark,
-                          read_noise=profile.mean_read_noise, rng=rng_sky)
+        image = add_noise(
+            sources + profile.sky_rate * exptime, dark=dark, read_noise=profile.mean_read_noise, rng=rng_sky
+        )
         # reference darks lag behind new hot pixels: part of their dark stays in the calibrated image
         image += defects.hot_rate * exptime * rng_defects.uniform(0.2, 1.0, size=shape) * defects.hot
-        model = CosmicRayModel(rate=profile.cr_rate if self.spec.cosmic_rays else 0.0,
-                               pixel_size_um=profile.pixel_size_um)
+        model = CosmicRayModel(
+            rate=profile.cr_rate if self.spec.cosmic_rays else 0.0, pixel_size_um=profile.pixel_size_um
+        )
         charge, n_events = add_cosmic_rays(image, model, exptime, rng_cr)
         saturated = bleed_saturation(image, profile.full_well)
-        image[defects.bad] = rng_defects.normal(0.0, 5.0 * max(profile.mean_read_noise, 1.0),
-                                                size=int(defects.bad.sum()))
+        image[defects.bad] = rng_defects.normal(
+            0.0, 5.0 * max(profile.mean_read_noise, 1.0), size=int(defects.bad.sum())
+        )
         dq = np.zeros(shape, dtype=np.uint16)
         dq[defects.hot] |= _DQ_HOT
         dq[defects.bad] |= _DQ_BAD
@@ -356,9 +400,17 @@ class _Simulation:
         err = np.sqrt(np.clip(image, 0.0, None) + profile.dark_rate * exptime + profile.mean_read_noise**2)
         if self.profile.name == "WFC3/IR":  # calibrated IR data are count rates
             image, err = image / exptime, err / exptime
-        product = ChipProduct(extver=chip.extver, ccdchip=chip.ccdchip or 1, sci=image, err=err, dq=dq,
-                              wcs_cards=cards, origin=self.origins[chip.extver], cr_charge=charge,
-                              mean_dark=profile.dark_rate * exptime)
+        product = ChipProduct(
+            extver=chip.extver,
+            ccdchip=chip.ccdchip or 1,
+            sci=image,
+            err=err,
+            dq=dq,
+            wcs_cards=cards,
+            origin=self.origins[chip.extver],
+            cr_charge=charge,
+            mean_dark=profile.dark_rate * exptime,
+        )
         return product, injection, n_events
 
     # -- the visit ------------------------------------------------------------------
@@ -388,35 +440,78 @@ class _Simulation:
                 product, injection, n_events = self._chip(chip, cards, wcs, catalogue, rng_sky, rng_defects, rng_cr)
                 chips.append(product)
                 events += n_events
-                for i, x, y, electrons in zip(injection.index, injection.x, injection.y, injection.electrons,
-                                              strict=True):
+                for i, x, y, electrons in zip(
+                    injection.index, injection.x, injection.y, injection.electrons, strict=True
+                ):
                     rows.append((int(i) + 1, rootname, chip.extver, float(x) + 1.0, float(y) + 1.0, float(electrons)))
             exposure = ExposureProduct(rootname=rootname, exptime=self.exptime, expstart=expstart, chips=tuple(chips))
             expstart += (self.exptime + 120.0) / 86400.0
-            files.append(write_exposure(self.out / f"{rootname}_{spec.kind}.fits", profile, exposure,
-                                        asn_id=self.product, filters=self.filters, kind=spec.kind,
-                                        subarray=subarray, ra=spec.ra, dec=spec.dec, pa=spec.pa, bunit=bunit))
+            files.append(
+                write_exposure(
+                    self.out / f"{rootname}_{spec.kind}.fits",
+                    profile,
+                    exposure,
+                    asn_id=self.product,
+                    filters=self.filters,
+                    kind=spec.kind,
+                    subarray=subarray,
+                    ra=spec.ra,
+                    dec=spec.dec,
+                    pa=spec.pa,
+                    bunit=bunit,
+                )
+            )
             masks.append(write_truth_masks(truth_dir / f"{rootname}_crtruth.fits", exposure))
-        association = write_association(self.out / f"{self.product}_asn.fits", self.product,
-                                        [f"{self.root_base}{i + 1:02d}q" for i in range(spec.n_exposures)], profile)
+        association = write_association(
+            self.out / f"{self.product}_asn.fits",
+            self.product,
+            [f"{self.root_base}{i + 1:02d}q" for i in range(spec.n_exposures)],
+            profile,
+        )
         table = catalogue.to_table()
-        table.meta.update({"instrument": profile.name, "filters": list(self.filters), "exptime": self.exptime,
-                           "sky_rate": profile.sky_rate, "seed": spec.seed, "geometry": self.geometry.source})
+        table.meta.update(
+            {
+                "instrument": profile.name,
+                "filters": list(self.filters),
+                "exptime": self.exptime,
+                "sky_rate": profile.sky_rate,
+                "seed": spec.seed,
+                "geometry": self.geometry.source,
+            }
+        )
         catalogue_path = write_table(truth_dir / f"{self.product}_sources.ecsv", table)
         positions_path = write_table(truth_dir / f"{self.product}_positions.ecsv", _positions_table(rows))
-        log.info("simulated %d %s exposure(s) in %s (%d sources, %d cosmic rays, distortion: %s)",
-                 spec.n_exposures, profile.name, self.out, len(catalogue), events, self.geometry.source)
-        return SimulatedVisit(spec=spec, exposures=tuple(files), association=association, product=self.product,
-                              catalogue=catalogue_path, positions=positions_path, cr_masks=tuple(masks),
-                              geometry_source=self.geometry.source, n_cosmic_ray_events=events)
+        log.info(
+            "simulated %d %s exposure(s) in %s (%d sources, %d cosmic rays, distortion: %s)",
+            spec.n_exposures,
+            profile.name,
+            self.out,
+            len(catalogue),
+            events,
+            self.geometry.source,
+        )
+        return SimulatedVisit(
+            spec=spec,
+            exposures=tuple(files),
+            association=association,
+            product=self.product,
+            catalogue=catalogue_path,
+            positions=positions_path,
+            cr_masks=tuple(masks),
+            geometry_source=self.geometry.source,
+            n_cosmic_ray_events=events,
+        )
 
 
-def _positions_table(rows: list[tuple[int, str, int, float, float, float]]):  # noqa: ANN202
+def _positions_table(rows: list[tuple[int, str, int, float, float, float]]) -> Any:
     import astropy.units as u
     from astropy.table import Table
 
-    table = Table(rows=rows or None, names=("id", "exposure", "chip", "x", "y", "electrons"),
-                  dtype=(int, str, int, float, float, float))
+    table = Table(
+        rows=rows or None,
+        names=("id", "exposure", "chip", "x", "y", "electrons"),
+        dtype=(int, str, int, float, float, float),
+    )
     table["electrons"].unit = u.electron
     table["x"].description = "FITS (1-based) pixel column of the true position"
     table["y"].description = "FITS (1-based) pixel row of the true position"

@@ -20,8 +20,7 @@ import numpy as np
 from ..fileio import write_fits_atomic, write_text_atomic
 from .profiles import DetectorProfile
 
-__all__ = ["ChipProduct", "ExposureProduct", "write_association", "write_exposure", "write_table",
-           "write_truth_masks"]
+__all__ = ["ChipProduct", "ExposureProduct", "write_association", "write_exposure", "write_table", "write_truth_masks"]
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -83,8 +82,19 @@ class ExposureProduct:
     chips: tuple[ChipProduct, ...]
 
 
-def _primary_header(profile: DetectorProfile, exposure: ExposureProduct, *, asn_id: str, filters: Sequence[str],
-                    kind: str, subarray: bool, ra: float, dec: float, pa: float, n_ext: int):  # noqa: ANN202
+def _primary_header(
+    profile: DetectorProfile,
+    exposure: ExposureProduct,
+    *,
+    asn_id: str,
+    filters: Sequence[str],
+    kind: str,
+    subarray: bool,
+    ra: float,
+    dec: float,
+    pa: float,
+    n_ext: int,
+) -> Any:
     from astropy.io import fits
     from astropy.time import Time
 
@@ -110,8 +120,7 @@ def _primary_header(profile: DetectorProfile, exposure: ExposureProduct, *, asn_
         ("DATE-OBS", start.datetime.strftime("%Y-%m-%d"), "UT date of start of observation"),
         ("TIME-OBS", start.datetime.strftime("%H:%M:%S"), "UT time of start of observation"),
         ("EXPSTART", exposure.expstart, "exposure start time (MJD)"),
-        ("EXPEND", exposure.expstart + exposure.exptime / _SECONDS_PER_DAY,
-         "exposure end time (MJD)"),
+        ("EXPEND", exposure.expstart + exposure.exptime / _SECONDS_PER_DAY, "exposure end time (MJD)"),
         ("EXPTIME", exposure.exptime, "exposure duration (seconds)"),
         ("TEXPTIME", exposure.exptime, "total exposure time (seconds)"),
         ("EXPFLAG", "NORMAL", "Exposure interruption indicator"),
@@ -139,8 +148,14 @@ def _primary_header(profile: DetectorProfile, exposure: ExposureProduct, *, asn_
     return header
 
 
-def _extension(data: np.ndarray, name: str, chip: ChipProduct, exposure: ExposureProduct,
-               profile: DetectorProfile, bunit: str | None):  # noqa: ANN202
+def _extension(
+    data: np.ndarray,
+    name: str,
+    chip: ChipProduct,
+    exposure: ExposureProduct,
+    profile: DetectorProfile,
+    bunit: str | None,
+) -> Any:
     from astropy.io import fits
 
     hdu = fits.ImageHDU(data=data, name=name, ver=chip.extver)
@@ -164,8 +179,7 @@ def _extension(data: np.ndarray, name: str, chip: ChipProduct, exposure: Exposur
         header["NGOODPIX"] = (good, "number of good pixels")
         header["MEANDARK"] = (chip.mean_dark, "average of the dark values subtracted")
         header["SDQFLAGS"] = (31743, "serious data quality flags")
-        header["GOODMEAN"] = (float(np.mean(chip.sci[chip.dq == 0])) if good else 0.0,
-                              "mean value of good pixels")
+        header["GOODMEAN"] = (float(np.mean(chip.sci[chip.dq == 0])) if good else 0.0, "mean value of good pixels")
     return hdu
 
 
@@ -174,9 +188,20 @@ def _pixel_scale(cards: Mapping[str, Any]) -> float:
     return round(float(np.sqrt(det) * 3600.0), 5)
 
 
-def write_exposure(path: Path, profile: DetectorProfile, exposure: ExposureProduct, *, asn_id: str,
-                   filters: Sequence[str], kind: str, subarray: bool, ra: float, dec: float, pa: float,
-                   bunit: str) -> Path:
+def write_exposure(
+    path: Path,
+    profile: DetectorProfile,
+    exposure: ExposureProduct,
+    *,
+    asn_id: str,
+    filters: Sequence[str],
+    kind: str,
+    subarray: bool,
+    ra: float,
+    dec: float,
+    pa: float,
+    bunit: str,
+) -> Path:
     """Write one exposure as an FLT/FLC-style multi-extension FITS file.
 
     Parameters
@@ -207,8 +232,20 @@ def write_exposure(path: Path, profile: DetectorProfile, exposure: ExposureProdu
     from astropy.io import fits
 
     n_ext = 3 * len(exposure.chips)
-    primary = fits.PrimaryHDU(header=_primary_header(profile, exposure, asn_id=asn_id, filters=filters, kind=kind,
-                                                     subarray=subarray, ra=ra, dec=dec, pa=pa, n_ext=n_ext))
+    primary = fits.PrimaryHDU(
+        header=_primary_header(
+            profile,
+            exposure,
+            asn_id=asn_id,
+            filters=filters,
+            kind=kind,
+            subarray=subarray,
+            ra=ra,
+            dec=dec,
+            pa=pa,
+            n_ext=n_ext,
+        )
+    )
     hdus: list[Any] = [primary]
     for chip in exposure.chips:
         hdus.append(_extension(chip.sci.astype(np.float32), "SCI", chip, exposure, profile, bunit))
@@ -253,15 +290,23 @@ def write_association(path: Path, asn_id: str, members: Sequence[str], profile: 
     instrume, detector = profile.name.split("/")
     names = [m.upper() for m in members] + [asn_id.upper()]
     types = ["EXP-DTH"] * len(members) + ["PROD-DTH"]
-    columns = fits.ColDefs([
-        fits.Column(name="MEMNAME", format="14A", array=np.array(names)),
-        fits.Column(name="MEMTYPE", format="14A", array=np.array(types)),
-        fits.Column(name="MEMPRSNT", format="L", array=np.ones(len(names), dtype=bool)),
-    ])
+    columns = fits.ColDefs(
+        [
+            fits.Column(name="MEMNAME", format="14A", array=np.array(names)),
+            fits.Column(name="MEMTYPE", format="14A", array=np.array(types)),
+            fits.Column(name="MEMPRSNT", format="L", array=np.ones(len(names), dtype=bool)),
+        ]
+    )
     primary = fits.PrimaryHDU()
-    for keyword, value in (("TELESCOP", "HST"), ("INSTRUME", instrume), ("DETECTOR", detector),
-                           ("ROOTNAME", asn_id.lower()), ("ASN_ID", asn_id.upper()),
-                           ("ASN_TAB", path.name), ("FILENAME", path.name)):
+    for keyword, value in (
+        ("TELESCOP", "HST"),
+        ("INSTRUME", instrume),
+        ("DETECTOR", detector),
+        ("ROOTNAME", asn_id.lower()),
+        ("ASN_ID", asn_id.upper()),
+        ("ASN_TAB", path.name),
+        ("FILENAME", path.name),
+    ):
         primary.header[keyword] = value
     table = fits.BinTableHDU.from_columns(columns, name="ASN")
     return write_fits_atomic(path, fits.HDUList([primary, table]))

@@ -25,33 +25,45 @@ __all__ = ["ACS_HRC", "ACS_SBC", "ACS_WFC", "drizrun_identify_instrument", "driz
 _SVM = "drizzlepac HAP SVM parameters"
 
 _WFC_ROWS = (
-    DefaultsRow(1, {
-        "sky": {"method": "match", "bits": 16},
-        "sep": {"kernel": "turbo", "bits": 336},
-        "median": {"combine_type": "minmed", "combine_nhigh": 1},
-        "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
-        "final": {"kernel": "square", "pixfrac": 1.0, "bits": 65535},
-    }, f"{_SVM} acs/wfc n1"),
-    DefaultsRow(2, {
-        "sky": {"method": "match", "bits": 80},
-        "sep": {"kernel": "square", "bits": 336},
-        "median": {"combine_type": "minmed", "combine_nhigh": 1},
-        "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
-        "final": {"kernel": "square", "pixfrac": 1.0, "bits": 336},
-    }, f"{_SVM} acs/wfc n2"),
-    DefaultsRow(6, {
-        "sky": {"method": "match", "bits": 80},
-        "sep": {"kernel": "square", "bits": 336},
-        "median": {"combine_type": "median", "combine_nhigh": 1},
-        "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
-        "final": {"kernel": "square", "pixfrac": 0.8, "bits": 336},
-    }, f"{_SVM} acs/wfc n6"),
+    DefaultsRow(
+        1,
+        {
+            "sky": {"method": "match", "bits": 16},
+            "sep": {"kernel": "turbo", "bits": 336},
+            "median": {"combine_type": "minmed", "combine_nhigh": 1},
+            "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
+            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 65535},
+        },
+        f"{_SVM} acs/wfc n1",
+    ),
+    DefaultsRow(
+        2,
+        {
+            "sky": {"method": "match", "bits": 80},
+            "sep": {"kernel": "square", "bits": 336},
+            "median": {"combine_type": "minmed", "combine_nhigh": 1},
+            "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
+            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 336},
+        },
+        f"{_SVM} acs/wfc n2",
+    ),
+    DefaultsRow(
+        6,
+        {
+            "sky": {"method": "match", "bits": 80},
+            "sep": {"kernel": "square", "bits": 336},
+            "median": {"combine_type": "median", "combine_nhigh": 1},
+            "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
+            "final": {"kernel": "square", "pixfrac": 0.8, "bits": 336},
+        },
+        f"{_SVM} acs/wfc n6",
+    ),
 )
 
 ACS_WFC = HSTDetector(
     instrume="ACS",
     detector="WFC",
-    description="ACS Wide Field Channel: two 4096x2048 CCDs, 0.05\"/px, electrons",
+    description='ACS Wide Field Channel: two 4096x2048 CCDs, 0.05"/px, electrons',
     chips=(
         ChipLayout(extver=1, ccdchip=2, shape=(2048, 4096), cte_direction=-1),
         ChipLayout(extver=2, ccdchip=1, shape=(2048, 4096), cte_direction=1),
@@ -68,7 +80,7 @@ ACS_WFC = HSTDetector(
 ACS_HRC = HSTDetector(
     instrume="ACS",
     detector="HRC",
-    description="ACS High Resolution Channel: one 1024x1024 CCD, 0.025\"/px, electrons",
+    description='ACS High Resolution Channel: one 1024x1024 CCD, 0.025"/px, electrons',
     chips=(ChipLayout(extver=1, ccdchip=1, shape=(1024, 1024), cte_direction=-1),),
     pixel_scale=0.025,
     native_bunit="ELECTRONS",
@@ -83,7 +95,7 @@ ACS_HRC = HSTDetector(
 ACS_SBC = HSTDetector(
     instrume="ACS",
     detector="SBC",
-    description="ACS Solar Blind Channel: one 1024x1024 MAMA, 0.032\"/px, counts, no read noise",
+    description='ACS Solar Blind Channel: one 1024x1024 MAMA, 0.032"/px, counts, no read noise',
     chips=(ChipLayout(extver=1, ccdchip=None, shape=(1024, 1024), cte_direction=0),),
     pixel_scale=0.032,
     native_bunit="COUNTS",
@@ -92,13 +104,17 @@ ACS_SBC = HSTDetector(
     hot_pixel_flags=16,
     bad_pixel_flags=4,
     defaults=(
-        DefaultsRow(1, {
-            "sky": {"method": "localmin", "bits": 0},
-            "sep": {"kernel": "turbo", "bits": 0},
-            "median": {"combine_type": "minmed", "combine_nhigh": 0},
-            "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 0},
-        }, "AstroDrizzle generic defaults (astrodrizzle.cfg)"),
+        DefaultsRow(
+            1,
+            {
+                "sky": {"method": "localmin", "bits": 0},
+                "sep": {"kernel": "turbo", "bits": 0},
+                "median": {"combine_type": "minmed", "combine_nhigh": 0},
+                "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 0},
+            },
+            "AstroDrizzle generic defaults (astrodrizzle.cfg)",
+        ),
     ),
     has_gain_keywords=False,
 )

@@ -25,7 +25,7 @@ _SVM = "drizzlepac HAP SVM parameters"
 WFC3_UVIS = HSTDetector(
     instrume="WFC3",
     detector="UVIS",
-    description="WFC3 UVIS channel: two 4096x2051 CCDs, 0.0396\"/px, electrons",
+    description='WFC3 UVIS channel: two 4096x2051 CCDs, 0.0396"/px, electrons',
     chips=(
         ChipLayout(extver=1, ccdchip=2, shape=(2051, 4096), cte_direction=-1),
         ChipLayout(extver=2, ccdchip=1, shape=(2051, 4096), cte_direction=1),
@@ -37,34 +37,46 @@ WFC3_UVIS = HSTDetector(
     hot_pixel_flags=16,
     bad_pixel_flags=4,
     defaults=(
-        DefaultsRow(1, {
-            "sky": {"method": "match", "bits": 80},
-            "sep": {"kernel": "square", "bits": 336},
-            "median": {"combine_type": "minmed", "combine_nhigh": 1},
-            "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 65535},
-        }, f"{_SVM} wfc3/uvis n1"),
-        DefaultsRow(2, {
-            "sky": {"method": "match", "bits": 80},
-            "sep": {"kernel": "square", "bits": 336},
-            "median": {"combine_type": "minmed", "combine_nhigh": 1},
-            "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 336},
-        }, f"{_SVM} wfc3/uvis n2"),
-        DefaultsRow(6, {
-            "sky": {"method": "match", "bits": 80},
-            "sep": {"kernel": "square", "bits": 336},
-            "median": {"combine_type": "median", "combine_nhigh": 1},
-            "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
-            "final": {"kernel": "square", "pixfrac": 0.8, "bits": 336},
-        }, f"{_SVM} wfc3/uvis n6"),
+        DefaultsRow(
+            1,
+            {
+                "sky": {"method": "match", "bits": 80},
+                "sep": {"kernel": "square", "bits": 336},
+                "median": {"combine_type": "minmed", "combine_nhigh": 1},
+                "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 65535},
+            },
+            f"{_SVM} wfc3/uvis n1",
+        ),
+        DefaultsRow(
+            2,
+            {
+                "sky": {"method": "match", "bits": 80},
+                "sep": {"kernel": "square", "bits": 336},
+                "median": {"combine_type": "minmed", "combine_nhigh": 1},
+                "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 336},
+            },
+            f"{_SVM} wfc3/uvis n2",
+        ),
+        DefaultsRow(
+            6,
+            {
+                "sky": {"method": "match", "bits": 80},
+                "sep": {"kernel": "square", "bits": 336},
+                "median": {"combine_type": "median", "combine_nhigh": 1},
+                "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
+                "final": {"kernel": "square", "pixfrac": 0.8, "bits": 336},
+            },
+            f"{_SVM} wfc3/uvis n6",
+        ),
     ),
 )
 
 WFC3_IR = HSTDetector(
     instrume="WFC3",
     detector="IR",
-    description="WFC3 IR channel: one 1014x1014 HgCdTe array, 0.128\"/px, electrons/s",
+    description='WFC3 IR channel: one 1014x1014 HgCdTe array, 0.128"/px, electrons/s',
     chips=(ChipLayout(extver=1, ccdchip=None, shape=(1014, 1014), cte_direction=0),),
     pixel_scale=0.1283,
     native_bunit="ELECTRONS/S",
@@ -73,27 +85,39 @@ WFC3_IR = HSTDetector(
     hot_pixel_flags=16,
     bad_pixel_flags=4,
     defaults=(
-        DefaultsRow(1, {
-            "sky": {"method": "match", "bits": 16},
-            "sep": {"kernel": "square", "bits": 16},
-            "median": {"combine_type": "minmed", "combine_nhigh": 1},
-            "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
-        }, f"{_SVM} wfc3/ir n1"),
-        DefaultsRow(2, {
-            "sky": {"method": "match", "bits": 16},
-            "sep": {"kernel": "turbo", "bits": 65535},
-            "median": {"combine_type": "minmed", "combine_nhigh": 1},
-            "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
-        }, f"{_SVM} wfc3/ir n2"),
-        DefaultsRow(4, {
-            "sky": {"method": "match", "bits": 16},
-            "sep": {"kernel": "turbo", "bits": 528},
-            "median": {"combine_type": "median", "combine_nhigh": 1},
-            "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
-            "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
-        }, f"{_SVM} wfc3/ir n4"),
+        DefaultsRow(
+            1,
+            {
+                "sky": {"method": "match", "bits": 16},
+                "sep": {"kernel": "square", "bits": 16},
+                "median": {"combine_type": "minmed", "combine_nhigh": 1},
+                "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
+            },
+            f"{_SVM} wfc3/ir n1",
+        ),
+        DefaultsRow(
+            2,
+            {
+                "sky": {"method": "match", "bits": 16},
+                "sep": {"kernel": "turbo", "bits": 65535},
+                "median": {"combine_type": "minmed", "combine_nhigh": 1},
+                "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
+            },
+            f"{_SVM} wfc3/ir n2",
+        ),
+        DefaultsRow(
+            4,
+            {
+                "sky": {"method": "match", "bits": 16},
+                "sep": {"kernel": "turbo", "bits": 528},
+                "median": {"combine_type": "median", "combine_nhigh": 1},
+                "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
+                "final": {"kernel": "square", "pixfrac": 1.0, "bits": 528},
+            },
+            f"{_SVM} wfc3/ir n4",
+        ),
     ),
 )
 

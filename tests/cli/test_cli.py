@@ -32,7 +32,7 @@ def test_version_reports_the_kernel_backend(capsys):
     status, out, _ = _run(capsys, "--version")
     assert status == 0
     assert out.startswith(f"drizrun {drizrun.__version__} (kernels: {drizrun.kernels.BACKEND}, ")
-    assert ("compiled)" in out) == (drizrun.kernels.BACKEND == "pythran")
+    assert ("(kernels: pythran, compiled)" in out) == (drizrun.kernels.BACKEND == "pythran")
 
 
 def test_list_plugins_shows_builtins_with_distribution(capsys):

@@ -23,8 +23,9 @@ def uvis() -> object:
 
 
 def _good(path: Path) -> Path:
-    return write_exposure(path, shape=(40, 30), nchips=2, instrument="WFC3", detector="UVIS",
-                          header={"FILTER": "F606W"})
+    return write_exposure(
+        path, shape=(40, 30), nchips=2, instrument="WFC3", detector="UVIS", header={"FILTER": "F606W"}
+    )
 
 
 def _edit(path: Path, change: Callable[[fits.HDUList], None]) -> Path:
@@ -38,6 +39,7 @@ def _edit(path: Path, change: Callable[[fits.HDUList], None]) -> Path:
 def _delete(extname: str, extver: int) -> Callable[[fits.HDUList], None]:
     def change(hdul: fits.HDUList) -> None:
         del hdul[hdul.index_of((extname, extver))]
+
     return change
 
 
@@ -48,6 +50,7 @@ def _set(ext: object, **cards: object) -> Callable[[fits.HDUList], None]:
                 del hdul[ext].header[key]
             else:
                 hdul[ext].header[key] = value
+
     return change
 
 
@@ -64,8 +67,11 @@ CASES = [
     ("unknown BUNIT", _set(("SCI", 1), BUNIT="JY/BEAM"), r"\[SCI,1\]: unknown BUNIT 'JY/BEAM'"),
     ("all NaN", _nan, r"\[SCI,2\]: every science pixel is NaN"),
     ("unreadable WCS", _set(("SCI", 1), CTYPE1="RA---QQQ"), r"\[SCI,1\]: astropy cannot read the WCS"),
-    ("non-celestial WCS", _set(("SCI", 2), CTYPE1="LINEAR", CTYPE2="LINEAR"),
-     r"\[SCI,2\]: the WCS is not a 2-D celestial WCS"),
+    (
+        "non-celestial WCS",
+        _set(("SCI", 2), CTYPE1="LINEAR", CTYPE2="LINEAR"),
+        r"\[SCI,2\]: the WCS is not a 2-D celestial WCS",
+    ),
 ]
 
 
@@ -86,6 +92,7 @@ def test_missing_sci_extensions(tmp_path, uvis):
         for name in ("SCI", "ERR"):
             for ver in (1, 2):
                 del hdul[hdul.index_of((name, ver))]
+
     path = _edit(_good(tmp_path / "nosci_flt.fits"), keep_primary_and_dq)
     with pytest.raises(InputError, match=r"nosci_flt.fits: no SCI extension"):
         read_exposure(path, uvis)
@@ -103,7 +110,7 @@ def test_truncated_files(tmp_path, uvis, cut):
 def test_truncated_on_a_block_boundary_names_the_extension(tmp_path, uvis):
     whole = _good(tmp_path / "whole_flt.fits").read_bytes()
     path = tmp_path / "cut_flt.fits"
-    path.write_bytes(whole[:len(whole) - 2880])
+    path.write_bytes(whole[: len(whole) - 2880])
     with pytest.raises(InputError, match=r"cut_flt.fits\[DQ,2\]: the file is truncated"):
         read_exposure(path, uvis)
 
@@ -135,8 +142,10 @@ def test_missing_bunit_takes_the_instruments_native_unit(tmp_path, uvis):
         read_exposure(path)  # the generic instrument has no unit to assume
 
 
-@pytest.mark.parametrize(("bunit", "factor"), [("electrons", 1.0), ("ELECTRONS/S", 100.0), ("counts", 1.5),
-                                               ("COUNTS/S", 150.0), ("e-/s", 100.0)])
+@pytest.mark.parametrize(
+    ("bunit", "factor"),
+    [("electrons", 1.0), ("ELECTRONS/S", 100.0), ("counts", 1.5), ("COUNTS/S", 150.0), ("e-/s", 100.0)],
+)
 def test_units_and_conversion_to_electrons(tmp_path, bunit, factor):
     path = _edit(_good(tmp_path / "u_flt.fits"), _set(("SCI", 1), BUNIT=bunit))
     _edit(path, _set(0, ATODGNA=1.5, ATODGNB=1.5, ATODGNC=1.5, ATODGND=1.5))
@@ -162,7 +171,11 @@ def test_reading_never_modifies_inputs_and_arrays_are_read_only(tmp_path, uvis):
 def test_exposure_records(tmp_path, uvis):
     exposure = read_exposure(_good(tmp_path / "iabc01xyq_flt.fits"), uvis)
     assert (exposure.rootname, exposure.kind, exposure.instrument, exposure.filters) == (
-        "iabc01xyq", "flt", "WFC3/UVIS", ("F606W",))
+        "iabc01xyq",
+        "flt",
+        "WFC3/UVIS",
+        ("F606W",),
+    )
     assert [c.signature.chip for c in exposure.chips] == [1, 2]
     assert exposure.chips[0].signature.shape == (40, 30)
     assert [c.cte_direction for c in exposure.chips] == [-1, 1]
@@ -186,3 +199,15 @@ def test_input_set_checks():
         check_input_set([_Item("a_flt.fits"), _Item("b_flt.fits", filters=("F814W",))])
     check_input_set([_Item("a_flt.fits"), _Item("b_flt.fits", filters=("F814W",))], allow_mixed_filters=True)
     check_input_set([_Item("a.fits"), _Item("b_flt.fits")])  # names without a kind mix with either
+
+
+def test_records_hold_no_pixels(tmp_path, uvis):
+    """A run over many exposures keeps only metadata: pixels are read on request."""
+    import attrs
+
+    from drizrun.core.exposure import Chip, Exposure
+
+    exposure = read_exposure(_good(tmp_path / "m_flt.fits"), uvis)
+    for record, cls in [(exposure, Exposure), *((chip, Chip) for chip in exposure.chips)]:
+        for field in attrs.fields(cls):
+            assert not isinstance(getattr(record, field.name), np.ndarray), field.name

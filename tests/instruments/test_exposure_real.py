@@ -41,7 +41,11 @@ def test_acs_hrc_flt(shared_hst, session):
     before = _digest(path)
     exposure = _read(session, path)
     assert (exposure.instrument, exposure.rootname, exposure.kind, exposure.filters) == (
-        "ACS/HRC", "j8bt06nyq", "flt", ("F606W",))
+        "ACS/HRC",
+        "j8bt06nyq",
+        "flt",
+        ("F606W",),
+    )
     assert exposure.exptime == 60.0
     (chip,) = exposure.chips
     assert chip.shape == (1024, 1024)
@@ -85,13 +89,16 @@ def test_acs_wfc_header_set_without_pixels_is_refused_when_data_are_checked(shar
         _read(session, shared_hst / ACS_FLC_HEADERS)
 
 
-@pytest.mark.parametrize(("relative", "name", "kind", "nchips", "bunit"), [
-    (UVIS_FLC, "WFC3/UVIS", "flc", 2, "ELECTRONS"),
-    (IR_FLT, "WFC3/IR", "flt", 1, "ELECTRONS/S"),
-    ("spherical_geometry_1.4.0_sdist/2chipA.fits.gz", "ACS/WFC", "", 2, "ELECTRONS"),
-    ("spherical_geometry_1.4.0_sdist/2chipB.fits.gz", "ACS/WFC", "", 2, "ELECTRONS"),
-    ("spherical_geometry_1.4.0_sdist/2chipC.fits.gz", "WFC3/UVIS", "", 2, "ELECTRONS"),
-])
+@pytest.mark.parametrize(
+    ("relative", "name", "kind", "nchips", "bunit"),
+    [
+        (UVIS_FLC, "WFC3/UVIS", "flc", 2, "ELECTRONS"),
+        (IR_FLT, "WFC3/IR", "flt", 1, "ELECTRONS/S"),
+        ("spherical_geometry_1.4.0_sdist/2chipA.fits.gz", "ACS/WFC", "", 2, "ELECTRONS"),
+        ("spherical_geometry_1.4.0_sdist/2chipB.fits.gz", "ACS/WFC", "", 2, "ELECTRONS"),
+        ("spherical_geometry_1.4.0_sdist/2chipC.fits.gz", "WFC3/UVIS", "", 2, "ELECTRONS"),
+    ],
+)
 def test_header_sets_with_distortion(shared_hst, session, relative, name, kind, nchips, bunit):
     path = shared_hst / relative
     before = _digest(path)
@@ -146,8 +153,9 @@ def test_grizli_association_members(shared_hst, session, tmp_path):
         (tmp_path / path.name.removesuffix(".gz")).symlink_to(path)
     names = [fits.getval(p, "ROOTNAME").upper() for p in direct] + ["IB6O21020"]
     types = ["EXP-DTH"] * len(direct) + ["PROD-DTH"]
-    table = fits.BinTableHDU.from_columns([fits.Column(name="MEMNAME", format="14A", array=names),
-                                           fits.Column(name="MEMTYPE", format="14A", array=types)])
+    table = fits.BinTableHDU.from_columns(
+        [fits.Column(name="MEMNAME", format="14A", array=names), fits.Column(name="MEMTYPE", format="14A", array=types)]
+    )
     fits.HDUList([fits.PrimaryHDU(), table]).writeto(tmp_path / "ib6o21020_asn.fits")
     inputs = expand_inputs([str(tmp_path / "ib6o21020_asn.fits")])
     assert inputs.product == "ib6o21020"

@@ -79,13 +79,16 @@ def test_identification_returns_the_registered_object_so_replacements_win():
     assert session.identify_instrument(header, "x").description == "replaced"
 
 
-@pytest.mark.parametrize(("name", "chips", "bunit", "cte"), [
-    ("WFC3/UVIS", [(2051, 4096), (2051, 4096)], "ELECTRONS", [-1, 1]),
-    ("WFC3/IR", [(1014, 1014)], "ELECTRONS/S", [0]),
-    ("ACS/WFC", [(2048, 4096), (2048, 4096)], "ELECTRONS", [-1, 1]),
-    ("ACS/HRC", [(1024, 1024)], "ELECTRONS", [-1]),
-    ("ACS/SBC", [(1024, 1024)], "COUNTS", [0]),
-])
+@pytest.mark.parametrize(
+    ("name", "chips", "bunit", "cte"),
+    [
+        ("WFC3/UVIS", [(2051, 4096), (2051, 4096)], "ELECTRONS", [-1, 1]),
+        ("WFC3/IR", [(1014, 1014)], "ELECTRONS/S", [0]),
+        ("ACS/WFC", [(2048, 4096), (2048, 4096)], "ELECTRONS", [-1, 1]),
+        ("ACS/HRC", [(1024, 1024)], "ELECTRONS", [-1]),
+        ("ACS/SBC", [(1024, 1024)], "COUNTS", [0]),
+    ],
+)
 def test_detector_layout_units_and_cte_direction(session, name, chips, bunit, cte):
     instrument = session.instruments[name]
     assert [chip.shape for chip in instrument.chips] == chips
@@ -104,14 +107,30 @@ def test_hrc_cte_direction_follows_the_readout_amplifier(session):
 
 
 def test_gain_and_read_noise_average_the_amplifiers_in_use(session):
-    header = {"ATODGNA": 0.0, "ATODGNB": 0.0, "ATODGNC": 2.216, "ATODGND": 0.0,
-              "READNSEA": 0.0, "READNSEB": 0.0, "READNSEC": 4.71, "READNSED": 0.0}
+    header = {
+        "ATODGNA": 0.0,
+        "ATODGNB": 0.0,
+        "ATODGNC": 2.216,
+        "ATODGND": 0.0,
+        "READNSEA": 0.0,
+        "READNSEB": 0.0,
+        "READNSEC": 4.71,
+        "READNSED": 0.0,
+    }
     hrc = session.instruments["ACS/HRC"]
     assert hrc.gain(header) == pytest.approx(2.216)
     assert hrc.read_noise(header) == pytest.approx(4.71)
     uvis = session.instruments["WFC3/UVIS"]
-    four = {"ATODGNA": 1.5, "ATODGNB": 1.6, "ATODGNC": 1.55, "ATODGND": 1.65,
-            "READNSEA": 3.0, "READNSEB": 3.1, "READNSEC": 3.2, "READNSED": 3.3}
+    four = {
+        "ATODGNA": 1.5,
+        "ATODGNB": 1.6,
+        "ATODGNC": 1.55,
+        "ATODGND": 1.65,
+        "READNSEA": 3.0,
+        "READNSEB": 3.1,
+        "READNSEC": 3.2,
+        "READNSED": 3.3,
+    }
     assert uvis.gain(four) == pytest.approx(1.575)
     assert uvis.read_noise(four) == pytest.approx(3.15)
     assert uvis.gain({}) == 1.0 and uvis.read_noise({}) == 0.0
@@ -122,19 +141,53 @@ def test_gain_and_read_noise_average_the_amplifiers_in_use(session):
 # reference-pipelines.md §4.3-4.5: (detector, N) -> expected drizrun parameters
 DEFAULTS = [
     ("WFC3/UVIS", 1, {"final.bits": 65535, "final.pixfrac": 1.0, "median.combine_type": "minmed"}),
-    ("WFC3/UVIS", 2, {"final.bits": 336, "sep.kernel": "square", "sep.bits": 336, "sky.bits": 80,
-                      "median.combine_type": "minmed", "median.combine_nhigh": 1,
-                      "cr.snr": (3.5, 3.0), "cr.scale": (1.5, 1.2), "final.pixfrac": 1.0}),
+    (
+        "WFC3/UVIS",
+        2,
+        {
+            "final.bits": 336,
+            "sep.kernel": "square",
+            "sep.bits": 336,
+            "sky.bits": 80,
+            "median.combine_type": "minmed",
+            "median.combine_nhigh": 1,
+            "cr.snr": (3.5, 3.0),
+            "cr.scale": (1.5, 1.2),
+            "final.pixfrac": 1.0,
+        },
+    ),
     ("WFC3/UVIS", 5, {"median.combine_type": "minmed", "cr.scale": (1.5, 1.2), "final.pixfrac": 1.0}),
-    ("WFC3/UVIS", 6, {"median.combine_type": "median", "cr.scale": (1.2, 0.7), "final.pixfrac": 0.8,
-                      "final.bits": 336}),
+    (
+        "WFC3/UVIS",
+        6,
+        {"median.combine_type": "median", "cr.scale": (1.2, 0.7), "final.pixfrac": 0.8, "final.bits": 336},
+    ),
     ("WFC3/UVIS", 40, {"median.combine_type": "median", "final.pixfrac": 0.8}),
     ("WFC3/IR", 1, {"sep.kernel": "square", "sep.bits": 16, "final.bits": 528}),
-    ("WFC3/IR", 2, {"sep.kernel": "turbo", "sep.bits": 65535, "median.combine_type": "minmed",
-                    "cr.snr": (5.0, 4.0), "cr.scale": (3.0, 2.4), "sky.bits": 16}),
+    (
+        "WFC3/IR",
+        2,
+        {
+            "sep.kernel": "turbo",
+            "sep.bits": 65535,
+            "median.combine_type": "minmed",
+            "cr.snr": (5.0, 4.0),
+            "cr.scale": (3.0, 2.4),
+            "sky.bits": 16,
+        },
+    ),
     ("WFC3/IR", 3, {"sep.bits": 65535, "median.combine_type": "minmed"}),
-    ("WFC3/IR", 4, {"sep.kernel": "turbo", "sep.bits": 528, "median.combine_type": "median",
-                    "median.combine_nhigh": 1, "final.bits": 528}),
+    (
+        "WFC3/IR",
+        4,
+        {
+            "sep.kernel": "turbo",
+            "sep.bits": 528,
+            "median.combine_type": "median",
+            "median.combine_nhigh": 1,
+            "final.bits": 528,
+        },
+    ),
     ("ACS/WFC", 1, {"sep.kernel": "turbo", "sky.bits": 16, "final.bits": 65535}),
     ("ACS/WFC", 2, {"sep.kernel": "square", "sky.bits": 80, "final.bits": 336, "cr.scale": (1.5, 1.2)}),
     ("ACS/WFC", 6, {"median.combine_type": "median", "cr.scale": (1.2, 0.7), "final.pixfrac": 0.8}),
@@ -150,8 +203,10 @@ def test_default_parameters_by_number_of_exposures(session, name, n, expected):
         stage, key = dotted.split(".")
         assert params[stage][key] == value, dotted
     assert set(params) <= set(drizrun.CANONICAL_STAGES)
-    assert all(isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, float) for x in v)
-               for v in (params["cr"]["snr"], params["cr"]["scale"]))
+    assert all(
+        isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, float) for x in v)
+        for v in (params["cr"]["snr"], params["cr"]["scale"])
+    )
 
 
 def test_default_params_are_fresh_copies(session):
@@ -198,8 +253,10 @@ class _FinalPlugin:
 
 
 def _uvis_files(make_exposure, tmp_path, n):
-    return [make_exposure(tmp_path / f"e{i}_flt.fits", seed=i, instrument="WFC3", detector="UVIS", nchips=2)
-            for i in range(n)]
+    return [
+        make_exposure(tmp_path / f"e{i}_flt.fits", seed=i, instrument="WFC3", detector="UVIS", nchips=2)
+        for i in range(n)
+    ]
 
 
 def test_prepare_ignores_instrument_defaults_of_stages_not_installed(session, make_exposure, tmp_path):
@@ -215,8 +272,12 @@ def test_instrument_defaults_apply_to_installed_stages(make_exposure, tmp_path):
     final = config.params["final"]
     assert (final.kernel, final.pixfrac, final.bits) == ("square", 0.8, 336)
     assert config.sources["final"]["pixfrac"] == "instrument WFC3/UVIS (6 inputs)"
-    later = prepare(_uvis_files(make_exposure, tmp_path, 2), session=session, output=tmp_path / "out",
-                    settings=["final.pixfrac=0.6"])
+    later = prepare(
+        _uvis_files(make_exposure, tmp_path, 2),
+        session=session,
+        output=tmp_path / "out",
+        settings=["final.pixfrac=0.6"],
+    )
     assert later.params["final"].pixfrac == 0.6 and later.params["final"].bits == 336
 
 

@@ -16,5 +16,6 @@ def uvis_visit(tmp_path_factory):
 @pytest.fixture(scope="session")
 def uvis_visit_without_cosmic_rays(tmp_path_factory):
     """The same visit with cosmic rays switched off (every other random draw identical)."""
-    return drizrun.simulate("WFC3/UVIS", 4, tmp_path_factory.mktemp("uvis_nocr"), seed=5, chip_shape=(256, 512),
-                            cosmic_rays=False)
+    return drizrun.simulate(
+        "WFC3/UVIS", 4, tmp_path_factory.mktemp("uvis_nocr"), seed=5, chip_shape=(256, 512), cosmic_rays=False
+    )

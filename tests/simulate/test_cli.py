@@ -25,12 +25,15 @@ def test_simulate_lists_what_it_wrote(tmp_path, capsys):
     assert "simulated 1 ACS/SBC exposure(s)" in out and "jdrz0101q_flt.fits" in out and "_asn.fits" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--simulate", "WFPC2"], "cannot simulate instrument 'WFPC2'"),
-    (["--simulate", "ACS/WFC", "--nexp", "0"], "at least one exposure"),
-    (["--simulate", "ACS/WFC", "a_flt.fits"], "--simulate and --demo take no INPUT"),
-    (["--simulate", "ACS/WFC", "--demo"], "not both"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--simulate", "WFPC2"], "cannot simulate instrument 'WFPC2'"),
+        (["--simulate", "ACS/WFC", "--nexp", "0"], "at least one exposure"),
+        (["--simulate", "ACS/WFC", "a_flt.fits"], "--simulate and --demo take no INPUT"),
+        (["--simulate", "ACS/WFC", "--demo"], "not both"),
+    ],
+)
 def test_simulate_usage_errors_are_one_line_with_status_2(tmp_path, capsys, argv, message):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

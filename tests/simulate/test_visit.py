@@ -18,11 +18,45 @@ from drizrun.core.simulate import PROFILES
 from drizrun.core.simulate.cosmics import CosmicRayModel, add_cosmic_rays
 from drizrun.core.simulate.dither import dither_offsets
 
-PRIMARY_KEYWORDS = ("TELESCOP", "INSTRUME", "DETECTOR", "EXPTIME", "EXPSTART", "EXPEND", "ROOTNAME", "CCDAMP",
-                    "ATODGNA", "ATODGNB", "ATODGNC", "ATODGND", "READNSEA", "READNSEB", "READNSEC", "READNSED",
-                    "ASN_ID", "ASN_TAB", "DATE-OBS", "TIME-OBS", "NEXTEND")
-EXTENSION_KEYWORDS = ("EXPNAME", "CCDCHIP", "CTYPE1", "CTYPE2", "CRPIX1", "CRVAL1", "CD1_1", "CD2_2", "A_ORDER",
-                      "B_ORDER", "LTV1", "LTV2", "IDCSCALE", "ORIENTAT")
+PRIMARY_KEYWORDS = (
+    "TELESCOP",
+    "INSTRUME",
+    "DETECTOR",
+    "EXPTIME",
+    "EXPSTART",
+    "EXPEND",
+    "ROOTNAME",
+    "CCDAMP",
+    "ATODGNA",
+    "ATODGNB",
+    "ATODGNC",
+    "ATODGND",
+    "READNSEA",
+    "READNSEB",
+    "READNSEC",
+    "READNSED",
+    "ASN_ID",
+    "ASN_TAB",
+    "DATE-OBS",
+    "TIME-OBS",
+    "NEXTEND",
+)
+EXTENSION_KEYWORDS = (
+    "EXPNAME",
+    "CCDCHIP",
+    "CTYPE1",
+    "CTYPE2",
+    "CRPIX1",
+    "CRVAL1",
+    "CD1_1",
+    "CD2_2",
+    "A_ORDER",
+    "B_ORDER",
+    "LTV1",
+    "LTV2",
+    "IDCSCALE",
+    "ORIENTAT",
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +111,13 @@ def test_chips_sit_side_by_side_across_the_gap(uvis_visit):
         wcs1, wcs2 = (WCS(hdul["SCI", v].header) for v in (1, 2))
     top_of_chip1 = wcs1.all_pix2world([[256.0, 255.0]], 0)[0]
     bottom_of_chip2 = wcs2.all_pix2world([[256.0, 0.0]], 0)[0]
-    gap = math.hypot((top_of_chip1[0] - bottom_of_chip2[0]) * math.cos(math.radians(top_of_chip1[1])),
-                     top_of_chip1[1] - bottom_of_chip2[1]) * 3600
+    gap = (
+        math.hypot(
+            (top_of_chip1[0] - bottom_of_chip2[0]) * math.cos(math.radians(top_of_chip1[1])),
+            top_of_chip1[1] - bottom_of_chip2[1],
+        )
+        * 3600
+    )
     assert 0.5 < gap < 3.0  # the real UVIS gap is about 1.2 arcsec (31 rows)
 
 
@@ -107,8 +146,9 @@ def test_reader_and_instrument_accept_the_visit(uvis_visit, session):
 
 
 def test_cosmic_ray_masks_match_the_injected_pixels(uvis_visit, uvis_visit_without_cosmic_rays):
-    for with_cr, without, truth in zip(uvis_visit.exposures, uvis_visit_without_cosmic_rays.exposures,
-                                       uvis_visit.cr_masks, strict=True):
+    for with_cr, without, truth in zip(
+        uvis_visit.exposures, uvis_visit_without_cosmic_rays.exposures, uvis_visit.cr_masks, strict=True
+    ):
         with fits.open(with_cr) as a, fits.open(without) as b, fits.open(truth) as t:
             for ver in (1, 2):
                 difference = a["SCI", ver].data.astype(float) - b["SCI", ver].data.astype(float)
@@ -147,8 +187,7 @@ def test_cosmic_ray_rate_scales_with_exposure_time():
 
 
 def test_star_and_galaxy_fluxes_add_up_to_the_truth(tmp_path):
-    visit = drizrun.simulate("WFC3/UVIS", 1, tmp_path, seed=11, chip_shape=(256, 512), cosmic_rays=False,
-                             defects=False)
+    visit = drizrun.simulate("WFC3/UVIS", 1, tmp_path, seed=11, chip_shape=(256, 512), cosmic_rays=False, defects=False)
     positions = Table.read(visit.positions, format="ascii.ecsv")
     catalogue = Table.read(visit.catalogue, format="ascii.ecsv")
     sky = catalogue.meta["sky_rate"] * catalogue.meta["exptime"]
@@ -215,8 +254,9 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path):
 def test_every_detector_simulates_and_reads_back(tmp_path, session, name):
     visit = drizrun.simulate(name, 2, tmp_path, seed=1, chip_shape=(64, 96), kind="flc")
     instrument = session.instruments[name]
-    exposures = [read_exposure(path, session.identify_instrument(fits.getheader(path), str(path)))
-                 for path in visit.exposures]
+    exposures = [
+        read_exposure(path, session.identify_instrument(fits.getheader(path), str(path))) for path in visit.exposures
+    ]
     assert all(e.instrument == name and e.kind == "flc" for e in exposures)
     assert len(exposures[0].chips) == len(instrument.chips)
     assert exposures[0].chips[0].units.bunit == instrument.native_bunit
@@ -233,15 +273,18 @@ def test_full_size_gives_real_detector_sizes(tmp_path):
         assert hdul["SCI", 1].header["BUNIT"] == "ELECTRONS/S"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"n_exposures": 0}, "at least one exposure"),
-    ({"instrument": "NICMOS/NIC1"}, "cannot simulate instrument 'NICMOS/NIC1'"),
-    ({"exptime": -1.0}, "exptime must be positive"),
-    ({"chip_shape": (8, 8)}, "at least 16x16"),
-    ({"kind": "raw"}, "kind must be 'flt' or 'flc'"),
-    ({"dither": "spiral"}, "simulate: 'spiral' is not a valid DitherPattern"),
-    ({"colour": "red"}, "simulate: .*colour"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_exposures": 0}, "at least one exposure"),
+        ({"instrument": "NICMOS/NIC1"}, "cannot simulate instrument 'NICMOS/NIC1'"),
+        ({"exptime": -1.0}, "exptime must be positive"),
+        ({"chip_shape": (8, 8)}, "at least 16x16"),
+        ({"kind": "raw"}, "kind must be 'flt' or 'flc'"),
+        ({"dither": "spiral"}, "simulate: 'spiral' is not a valid DitherPattern"),
+        ({"colour": "red"}, "simulate: .*colour"),
+    ],
+)
 def test_bad_simulation_options_are_usage_errors(tmp_path, options, message):
     options = {"instrument": "WFC3/UVIS", "n_exposures": 1, **options}
     with pytest.raises(UsageError, match=message):
