@@ -256,7 +256,7 @@ def format_demo(report: DemoReport) -> str:
         lines.append(table(["STAGE", "STATUS", "TIME", "SUMMARY"], rows))
     else:
         lines.append(
-            "stages: none of the canonical stages is installed yet; the inputs were read and checked "
+            "stages: no canonical stage is installed; the inputs were read and checked "
             "(instrument, WCS with distortion, units, DQ), nothing was drizzled"
         )
     if report.missing:
