@@ -82,11 +82,28 @@ class RunContext:
     products: list[Path] = attrs.field(factory=list)
     history: list[ProvenanceRecord] = attrs.field(factory=list)
     stash: dict[Any, Any] = attrs.field(factory=dict)
+    _exposures: tuple[Any, ...] | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def inputs(self) -> tuple[Path, ...]:
         """The input files."""
         return self.config.inputs
+
+    @property
+    def exposures(self) -> tuple[Any, ...]:
+        """The inputs as :class:`~drizrun.core.exposure.Exposure` records, read on first use.
+
+        Each file is checked and described once (headers, WCS with its full
+        distortion, units, gain, read noise); pixels are read only when a
+        stage asks a chip for them.
+        """
+        if self._exposures is None:
+            from .exposure import read_exposure
+
+            name = self.config.instrument
+            instrument = self.instruments[name] if name is not None and name in self.instruments else None
+            self._exposures = tuple(read_exposure(path, instrument) for path in self.inputs)
+        return self._exposures
 
     def output_path(self, suffix: str) -> Path:
         """Return ``<output dir>/<output root><suffix>`` (``suffix="_drz.fits"``)."""

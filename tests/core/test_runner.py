@@ -204,3 +204,22 @@ def test_unreadable_input_header_is_an_input_error(session, tmp_path):
 def test_zero_cores_is_a_usage_error(session, inputs):
     with pytest.raises(UsageError, match="at least 1"):
         drizrun.run(inputs, num_cores=0, session=session)
+
+
+def test_context_reads_exposures_once_on_first_use(make_session, make_exposure, tmp_path):
+    seen = []
+
+    class Probe:
+        @drizrun.hookimpl
+        def drizrun_stage_finished(self, stage, ctx, result):
+            seen.append(ctx.exposures)
+
+    session = make_session(plugins=["fake_plugins.chain", Probe()])
+    files = [make_exposure(tmp_path / f"e{i}_flt.fits", seed=i, nchips=2, exptime=50.0 + i) for i in range(2)]
+    drizrun.run(files, stages=["sep", "final"], session=session, output=tmp_path / "o")
+    assert seen[0] is seen[1]  # read once, shared by every stage
+    exposures = seen[0]
+    assert [e.path for e in exposures] == files
+    assert [len(e.chips) for e in exposures] == [2, 2]
+    assert [e.exptime for e in exposures] == [50.0, 51.0]
+    assert exposures[0].chips[1].sci().shape == (64, 48)
