@@ -24,6 +24,7 @@ except PackageNotFoundError:  # running from an unusual install
     __version__ = "0+unknown"
 
 from .core.errors import DrizrunError
+from .core.geometry import calc_pixmap
 from .core.hookspecs import hookimpl, hookspec
 from .core.kernelspec import KernelSpec
 from .core.params import in_range, param
@@ -40,6 +41,7 @@ __all__ = [
     "Session",
     "StageResult",
     "__version__",
+    "calc_pixmap",
     "hookimpl",
     "hookspec",
     "in_range",

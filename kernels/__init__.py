@@ -22,6 +22,7 @@ import importlib
 import importlib.machinery
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -246,3 +247,442 @@ def abs_deriv(image: ArrayLike) -> NDArray[np.float32]:
     data = _image_2d(image, "abs_deriv")
     with np.errstate(invalid="ignore"):  # inf - inf in the Python backend
         return _MODULES["_deriv"].abs_deriv(data)
+
+
+# -- drizzle and blot ------------------------------------------------------------------
+
+#: Drizzle kernels, in the order ``drizrun --list-kernels`` shows them.
+DRIZZLE_KERNELS: tuple[str, ...] = ("square", "turbo", "point", "gaussian", "lanczos2", "lanczos3")
+#: The drizzle kernels whose contribution weights of one input pixel sum to its
+#: weight, so that total flux is conserved.
+FLUX_CONSERVING_KERNELS: frozenset[str] = frozenset({"square", "turbo", "point"})
+#: Blot interpolants.
+BLOT_INTERPOLANTS: tuple[str, ...] = ("nearest", "linear", "poly3", "poly5", "lanczos3", "lanczos5")
+#: Bits per plane of the context cube.
+CONTEXT_BITS = 32
+
+__all__ += [
+    "BLOT_INTERPOLANTS",
+    "CONTEXT_BITS",
+    "DRIZZLE_KERNELS",
+    "FLUX_CONSERVING_KERNELS",
+    "NonConservingKernelWarning",
+    "blot",
+    "context_planes",
+    "drizzle",
+    "drizzle_backend",
+    "grow_context",
+]
+
+
+class NonConservingKernelWarning(UserWarning):
+    """A drizzle kernel that does not conserve total flux was chosen."""
+
+
+def context_planes(context_id: int) -> int:
+    """Return the number of context planes needed to hold input `context_id`.
+
+    Parameters
+    ----------
+    context_id : int
+        0-based input number; it owns bit ``context_id % 32`` of plane
+        ``context_id // 32``.
+
+    Returns
+    -------
+    int
+        ``context_id // 32 + 1``.
+    """
+    if isinstance(context_id, bool) or not isinstance(context_id, (int, np.integer)) or context_id < 0:
+        raise ValueError(f"context_id must be a non-negative integer; got {context_id!r}")
+    return int(context_id) // CONTEXT_BITS + 1
+
+
+def grow_context(out_ctx: ArrayLike, context_id: int) -> NDArray[np.int32]:
+    """Return a context cube with enough planes for input `context_id`.
+
+    :func:`drizzle` updates `out_ctx` in place and cannot enlarge it, so a
+    caller that drizzles more than 32 inputs grows the cube between calls::
+
+        out_ctx = grow_context(out_ctx, k)
+        drizzle(..., out_ctx=out_ctx, context_id=k)
+
+    Parameters
+    ----------
+    out_ctx : array_like of int32, shape (nplanes, ny, nx) or (ny, nx)
+        Existing context; a 2-D array counts as one plane.
+    context_id : int
+        0-based number of the next input.
+
+    Returns
+    -------
+    ndarray of int32, shape (max(nplanes, context_id // 32 + 1), ny, nx)
+        `out_ctx` itself (as a 3-D native int32 array) if it is already large
+        enough, otherwise a copy with zero planes appended.
+    """
+    need = context_planes(context_id)
+    ctx = np.asarray(out_ctx)
+    if ctx.ndim == 2:
+        ctx = ctx[np.newaxis]
+    if ctx.ndim != 3:
+        raise ValueError(f"out_ctx must have shape (nplanes, ny, nx) or (ny, nx); got {ctx.shape}")
+    ctx = native_array(ctx, np.int32)
+    if ctx.shape[0] >= need:
+        return ctx
+    grown = np.zeros((need,) + ctx.shape[1:], dtype=np.int32)
+    grown[: ctx.shape[0]] = ctx
+    return grown
+
+
+def _real_array(a: ArrayLike, name: str, kinds: str = "fiub") -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in kinds:
+        raise ValueError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
+    return arr
+
+
+def _input_image(a: ArrayLike, name: str, shape: tuple[int, ...] | None, dtype: DTypeLike) -> np.ndarray:
+    arr = _real_array(a, name, "iub" if np.dtype(dtype).kind == "u" else "fiub")
+    if arr.ndim != 2 or arr.size == 0 or (shape is not None and arr.shape != shape):
+        want = "(ny, nx)" if shape is None else f"(ny, nx) = {shape}"
+        raise ValueError(f"{name} must have shape {want}; got {arr.shape}")
+    return native_array(arr, dtype)
+
+
+def _pixel_map(pixmap: ArrayLike, shape: tuple[int, int], what: str) -> NDArray[np.float64]:
+    arr = _real_array(pixmap, "pixmap")
+    if arr.shape != shape + (2,):
+        raise ValueError(
+            f"pixmap must have shape {what} + (2,) = {shape + (2,)} holding x, y; got {arr.shape}"
+        )
+    return native_array(arr, np.float64)
+
+
+class _InPlace:
+    """An output array converted to the kernel dtype; :meth:`done` writes it back."""
+
+    def __init__(self, a: object, name: str, dtype: DTypeLike, shape: tuple[int, ...] | None,
+                 shape_text: str) -> None:
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{name} must be a writable numpy array of shape {shape_text}")
+        if not a.flags.writeable:
+            raise ValueError(f"{name} is read-only; it is updated in place")
+        kinds = "iu" if np.dtype(dtype).kind in "iu" else "f"
+        if a.dtype.kind not in kinds:
+            raise ValueError(f"{name} must have a {'n integer' if kinds == 'iu' else ' floating'} dtype; "
+                             f"got {a.dtype}")
+        if shape is not None and a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape_text}; got {a.shape}")
+        self.original = a
+        self.array = native_array(a, dtype)
+
+    def done(self) -> None:
+        if self.array is not self.original:
+            self.original[...] = self.array
+
+
+_PLACEHOLDER_F32 = np.zeros((1, 1), np.float32)
+_PLACEHOLDER_U32 = np.zeros((1, 1), np.uint32)
+_PLACEHOLDER_CTX = np.zeros((1, 1, 1), np.int32)
+
+
+_SOURCE_MODULES: dict[str, ModuleType] = {}
+
+
+def _drizzle_module(kernel: str) -> ModuleType:
+    """The module that runs drizzle `kernel`: the loaded one, or its source if it lacks the kernel.
+
+    The compiled ``_drizzle`` extension does not (yet) contain the square
+    kernel; it then runs from the ``.py`` source.
+    """
+    module = _MODULES["_drizzle"]
+    if hasattr(module, "drizzle_" + kernel.rstrip("23")):
+        return module
+    if "_drizzle" not in _SOURCE_MODULES:
+        _SOURCE_MODULES["_drizzle"] = _load_source("_drizzle")
+    return _SOURCE_MODULES["_drizzle"]
+
+
+def drizzle_backend(kernel: str) -> str:
+    """Return the backend that runs drizzle `kernel` (``"pythran"`` or ``"python"``).
+
+    Parameters
+    ----------
+    kernel : str
+        One of :data:`DRIZZLE_KERNELS`.
+
+    Returns
+    -------
+    str
+    """
+    if kernel not in DRIZZLE_KERNELS:
+        raise ValueError(f"unknown drizzle kernel {kernel!r}; expected one of {', '.join(DRIZZLE_KERNELS)}")
+    return "pythran" if _is_compiled(_drizzle_module(kernel)) else "python"
+
+
+def drizzle(
+    data: ArrayLike,
+    pixmap: ArrayLike,
+    out_img: NDArray[np.floating],
+    out_wht: NDArray[np.floating],
+    *,
+    weights: ArrayLike | None = None,
+    out_ctx: NDArray[np.integer] | None = None,
+    context_id: int = 0,
+    kernel: str = "square",
+    pixfrac: float = 1.0,
+    pixel_scale_ratio: float = 1.0,
+    iscale: float = 1.0,
+    out_var: NDArray[np.floating] | None = None,
+    var: ArrayLike | None = None,
+    out_dq: NDArray[np.integer] | None = None,
+    dq: ArrayLike | None = None,
+) -> int:
+    """Drizzle one input image onto output arrays, in place.
+
+    Parameters
+    ----------
+    data : array_like, shape (ny, nx)
+        Input image (any real dtype, byte order or layout; used as float32).
+    pixmap : array_like, shape (ny, nx, 2)
+        0-based output x, y of the centre of every input pixel (float64). A
+        NaN skips only the pixel(s) whose geometry needs that entry.
+    out_img, out_wht : ndarray, shape (my, mx)
+        Output image (running weighted mean of the contributions) and its
+        weight, updated in place. Any floating dtype; non-float32 or
+        non-native arrays are converted and written back.
+    weights : array_like, shape (ny, nx), optional
+        Weight of every input pixel (default 1). Pixels of weight 0 change
+        nothing.
+    out_ctx : ndarray of integer, shape (nplanes, my, mx) or (my, mx), optional
+        Context cube, updated in place: bit ``context_id % 32`` of plane
+        ``context_id // 32`` is set where this input contributes. It must
+        already have enough planes (see :func:`grow_context`).
+    context_id : int, optional
+        0-based number of this input.
+    kernel : {"square", "turbo", "point", "gaussian", "lanczos2", "lanczos3"}
+        Drop shape. ``square``, ``turbo`` and ``point`` conserve flux; the
+        others issue a :class:`NonConservingKernelWarning`.
+    pixfrac : float, optional
+        Linear size of the drop in input pixels: in (0, 1] for ``square``,
+        > 0 for ``turbo`` and ``gaussian`` (FWHM); ignored by ``point`` and
+        the Lanczos kernels.
+    pixel_scale_ratio : float, optional
+        Output over input pixel size, > 0; sets the drop size of ``turbo``,
+        ``gaussian`` and the Lanczos kernels in output pixels (``square`` takes
+        its shape from the pixel map).
+    iscale : float, optional
+        Factor applied to the data (and its square to `var`).
+    out_var : ndarray, shape (my, mx), optional
+        Output variance, updated in place with squared weights; requires `var`.
+    var : array_like, shape (ny, nx), optional
+        Input variance; requires `out_var`.
+    out_dq : ndarray of integer, shape (my, mx), optional
+        Output data quality, updated in place (uint32 semantics); requires `dq`.
+    dq : array_like of integer, shape (ny, nx), optional
+        Input data quality, ORed into every output pixel the input pixel
+        contributes to; requires `out_dq`.
+
+    Returns
+    -------
+    int
+        Number of input pixels that contributed to no output pixel: they fall
+        outside the output, or the pixel map is NaN or infinite for them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kernel, a bad parameter, or an array of the wrong
+        shape or type (the message names the expected shape).
+
+    Warns
+    -----
+    NonConservingKernelWarning
+        For ``gaussian``, ``lanczos2`` and ``lanczos3``.
+
+    Notes
+    -----
+    A contribution of value ``v = data * iscale`` and weight ``c`` to an
+    output pixel with weight ``W`` and value ``F`` gives the value ``v`` when
+    ``W == 0``, otherwise ``(F W + c v) / (W + c)``, and the weight ``W + c``.
+    See :mod:`drizrun.kernels._drizzle` for each kernel's ``c``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from drizrun.kernels import drizzle
+    >>> y, x = np.mgrid[0:4, 0:4].astype(float)
+    >>> pixmap = np.dstack([x + 1.0, y + 1.0])     # shift by one pixel
+    >>> out, wht = np.zeros((6, 6), np.float32), np.zeros((6, 6), np.float32)
+    >>> drizzle(np.ones((4, 4)), pixmap, out, wht)
+    0
+    >>> float(out[1:5, 1:5].min()), float(wht.sum())
+    (1.0, 16.0)
+    """
+    if kernel not in DRIZZLE_KERNELS:
+        raise ValueError(f"unknown drizzle kernel {kernel!r}; expected one of {', '.join(DRIZZLE_KERNELS)}")
+    pixfrac = float(pixfrac)
+    scale_ratio = float(pixel_scale_ratio)
+    iscale = float(iscale)
+    if not (np.isfinite(scale_ratio) and scale_ratio > 0):
+        raise ValueError(f"pixel_scale_ratio must be positive; got {pixel_scale_ratio!r}")
+    if not np.isfinite(iscale):
+        raise ValueError(f"iscale must be finite; got {iscale!r}")
+    if kernel == "square" and not 0.0 < pixfrac <= 1.0:
+        raise ValueError(f"pixfrac must be in (0, 1] for the square kernel; got {pixfrac!r}")
+    if kernel in ("turbo", "gaussian") and not (np.isfinite(pixfrac) and pixfrac > 0.0):
+        raise ValueError(f"pixfrac must be positive; got {pixfrac!r}")
+
+    src = _input_image(data, "data", None, np.float32)
+    shape = src.shape
+    pmap = _pixel_map(pixmap, shape, "data.shape")
+    if kernel == "square" and min(shape) < 2:
+        raise ValueError(f"the square kernel needs an input of at least 2 x 2 pixels; got {shape}")
+    img = _InPlace(out_img, "out_img", np.float32, None, "(my, mx)")
+    if img.array.ndim != 2 or img.array.size == 0:
+        raise ValueError(f"out_img must have shape (my, mx); got {img.array.shape}")
+    oshape = img.array.shape
+    oshape_text = f"(my, mx) = {oshape}"
+    wht = _InPlace(out_wht, "out_wht", np.float32, oshape, oshape_text)
+    wmap = (np.ones(shape, np.float32) if weights is None
+            else _input_image(weights, "weights", shape, np.float32))
+
+    flags = 0
+    ctx_arr, plane, bit = _PLACEHOLDER_CTX, 0, 0
+    ctx = None
+    if out_ctx is not None:
+        plane = context_planes(context_id) - 1
+        if isinstance(out_ctx, np.ndarray) and out_ctx.ndim == 2:
+            out_ctx = out_ctx[np.newaxis]
+        ctx = _InPlace(out_ctx, "out_ctx", np.int32, None, f"(nplanes, my, mx) with my, mx = {oshape}")
+        if ctx.array.ndim != 3 or ctx.array.shape[1:] != oshape:
+            raise ValueError(f"out_ctx must have shape (nplanes, my, mx) with my, mx = {oshape}; "
+                             f"got {ctx.array.shape}")
+        if ctx.array.shape[0] <= plane:
+            raise ValueError(
+                f"context_id {context_id} needs out_ctx with at least {plane + 1} planes; it has "
+                f"{ctx.array.shape[0]} (enlarge it with drizrun.kernels.grow_context)"
+            )
+        ctx_arr = ctx.array
+        k = int(context_id) % CONTEXT_BITS
+        bit = (1 << k) if k < CONTEXT_BITS - 1 else -(1 << k)
+        flags |= 1
+    if (out_var is None) != (var is None):
+        raise ValueError("out_var and var must be given together")
+    ovar = None
+    var_arr, ovar_arr = _PLACEHOLDER_F32, _PLACEHOLDER_F32
+    if out_var is not None:
+        ovar = _InPlace(out_var, "out_var", np.float32, oshape, oshape_text)
+        var_arr, ovar_arr = _input_image(var, "var", shape, np.float32), ovar.array
+        flags |= 2
+    if (out_dq is None) != (dq is None):
+        raise ValueError("out_dq and dq must be given together")
+    odq = None
+    dq_arr, odq_arr = _PLACEHOLDER_U32, _PLACEHOLDER_U32
+    if out_dq is not None:
+        odq = _InPlace(out_dq, "out_dq", np.uint32, oshape, oshape_text)
+        dq_in = _real_array(dq, "dq", "iub")
+        if dq_in.ndim != 2 or dq_in.shape != shape:
+            raise ValueError(f"dq must have shape (ny, nx) = {shape}; got {dq_in.shape}")
+        dq_arr, odq_arr = native_array(dq_in.astype(np.uint32, casting="unsafe", copy=False), np.uint32), odq.array
+        flags |= 4
+
+    if kernel not in FLUX_CONSERVING_KERNELS:
+        warnings.warn(
+            f"the {kernel} drizzle kernel does not conserve flux; use square, turbo or point "
+            "for photometry",
+            NonConservingKernelWarning,
+            stacklevel=2,
+        )
+
+    module = _drizzle_module(kernel)
+    args = (src, pmap, wmap, img.array, wht.array, ctx_arr, var_arr, ovar_arr, dq_arr, odq_arr,
+            flags, plane, np.int32(bit))
+    if kernel == "square":
+        nmiss = module.drizzle_square(*args, pixfrac, iscale)
+    elif kernel == "turbo":
+        nmiss = module.drizzle_turbo(*args, pixfrac, scale_ratio, iscale)
+    elif kernel == "point":
+        nmiss = module.drizzle_point(*args, iscale)
+    elif kernel == "gaussian":
+        nmiss = module.drizzle_gaussian(*args, pixfrac, scale_ratio, iscale)
+    else:
+        nmiss = module.drizzle_lanczos(*args, int(kernel[-1]), scale_ratio, iscale)
+    for target in (img, wht, ctx, ovar, odq):
+        if target is not None:
+            target.done()
+    return int(nmiss)
+
+
+def blot(
+    image: ArrayLike,
+    pixmap: ArrayLike,
+    *,
+    interp: str = "poly5",
+    sinscl: float = 1.0,
+    iscale: float = 1.0,
+    fillval: float = 0.0,
+) -> NDArray[np.float32]:
+    """Sample `image` at the positions of a pixel map (the inverse of drizzling).
+
+    Parameters
+    ----------
+    image : array_like, shape (ny, nx)
+        Image to sample (any real dtype, byte order or layout; used as float32).
+    pixmap : array_like, shape (my, mx, 2)
+        For every pixel of the blotted frame, the 0-based x, y in `image`.
+    interp : {"nearest", "linear", "poly3", "poly5", "lanczos3", "lanczos5"}
+        Interpolant. ``poly3``/``poly5`` are the interior polynomials through
+        4/6 pixels per axis (AstroDrizzle's default is ``poly5``); they extend
+        the image beyond its edges by point reflection. The Lanczos
+        interpolants use exact, unnormalised weights and leave out pixels
+        beyond the edges.
+    sinscl : float, optional
+        Scale of a sinc interpolant. drizrun has no sinc interpolant (it was
+        dropped from drizzle for giving wrong results), so this must stay 1.0.
+    iscale : float, optional
+        Factor applied to every interpolated value (for example an exposure
+        time, or ``1 / pixel_scale_ratio**2`` to return to input units).
+    fillval : float, optional
+        Value of pixels whose position is outside ``0 <= x < nx``,
+        ``0 <= y < ny`` or NaN.
+
+    Returns
+    -------
+    ndarray of float32, shape (my, mx)
+        The blotted image.
+
+    Raises
+    ------
+    ValueError
+        For an unknown interpolant (``sinc`` included), ``sinscl != 1``, or an
+        array of the wrong shape or type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from drizrun.kernels import blot
+    >>> image = np.arange(16.0).reshape(4, 4)
+    >>> y, x = np.mgrid[0:2, 0:2].astype(float)
+    >>> blot(image, np.dstack([x + 1.5, y + 1.0]), interp="linear")
+    array([[ 5.5,  6.5],
+           [ 9.5, 10.5]], dtype=float32)
+    """
+    if interp not in BLOT_INTERPOLANTS:
+        raise ValueError(f"unknown blot interpolant {interp!r}; expected one of {', '.join(BLOT_INTERPOLANTS)}")
+    if float(sinscl) != 1.0:
+        raise ValueError(f"sinscl applies only to sinc interpolation, which drizrun does not provide; got {sinscl!r}")
+    iscale = float(iscale)
+    fillval = float(fillval)
+    src = _input_image(image, "image", None, np.float32)
+    pm = _real_array(pixmap, "pixmap")
+    if pm.ndim != 3 or pm.shape[2] != 2 or pm.shape[0] == 0 or pm.shape[1] == 0:
+        raise ValueError(f"pixmap must have shape (my, mx, 2) holding x, y in image; got {pm.shape}")
+    pm = native_array(pm, np.float64)
+    out = np.empty(pm.shape[:2], np.float32)
+    module = _MODULES["_blot"]
+    if interp.startswith("lanczos"):
+        module.blot_lanczos(src, pm, out, int(interp[-1]), iscale, fillval)
+    else:
+        getattr(module, "blot_" + interp)(src, pm, out, iscale, fillval)
+    return out

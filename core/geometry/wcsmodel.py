@@ -40,12 +40,6 @@ __all__ = ["LookupTable", "TanModel", "rotation_matrix"]
 _DEG = math.pi / 180.0
 
 
-def _array_eq(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
-    return bool(np.array_equal(a, b))
-
-
 @attrs.frozen(eq=False)
 class LookupTable:
     """One distortion lookup table (a D2IMARR or WCSDVARR image).

@@ -98,3 +98,69 @@ def _abs_deriv_oracle(image: np.ndarray) -> np.ndarray:
 def deriv_oracle() -> Callable[[np.ndarray], np.ndarray]:
     """Independent NumPy implementation of ``abs_deriv`` for float32 input."""
     return _abs_deriv_oracle
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each kernel backend in turn."""
+    return request.param
+
+
+@pytest.fixture
+def kernels_on(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """:mod:`drizrun.kernels` with its drizzle and blot kernels running on `backend`."""
+    for name in ("_drizzle", "_blot"):
+        monkeypatch.setitem(drizrun.kernels._MODULES, name, _load_kernel_module(name, backend))
+    yield drizrun.kernels
+
+
+def smooth_pixmap(
+    ny: int,
+    nx: int,
+    *,
+    seed: int = 0,
+    shift: tuple[float, float] = (3.3, 2.7),
+    rotation: float = 0.1,
+    scale: float = 1.0,
+    distortion: float = 2e-3,
+) -> np.ndarray:
+    """A random smooth distorted pixel map: rotation, scale, shift and quadratic terms.
+
+    Parameters
+    ----------
+    ny, nx : int
+        Input shape.
+    seed : int
+        Seed of the random quadratic coefficients.
+    shift : (float, float)
+        Output x, y of input pixel (0, 0) before distortion.
+    rotation : float
+        Rotation in radians.
+    scale : float
+        Output pixel size over input pixel size (the map shrinks by it).
+    distortion : float
+        Standard deviation of the quadratic coefficients (in output pixels
+        at the image edge, relative to the image size).
+
+    Returns
+    -------
+    ndarray of float64, shape (ny, nx, 2)
+    """
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    c, s = np.cos(rotation), np.sin(rotation)
+    u = (c * x - s * y) / scale + shift[0]
+    v = (s * x + c * y) / scale + shift[1]
+    a = rng.normal(0.0, distortion, 6)
+    xc, yc = (x - nx / 2) / max(nx, 1), (y - ny / 2) / max(ny, 1)
+    u += (a[0] * xc * xc + a[1] * xc * yc + a[2] * yc * yc) * nx / scale
+    v += (a[3] * xc * xc + a[4] * xc * yc + a[5] * yc * yc) * ny / scale
+    return np.dstack([u, v])
+
+
+@pytest.fixture(scope="session")
+def make_pixmap() -> Callable[..., np.ndarray]:
+    """:func:`smooth_pixmap`: a random smooth distorted pixel map."""
+    return smooth_pixmap
