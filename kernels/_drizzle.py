@@ -120,7 +120,7 @@ def _edge_piece(colbuf, xa, ya, xb, yb, cl, cr, by0, by1, my):
         colbuf[iy - by0] += sw * _clip_mean(ylo - base, yhi - base)
 
 
-# Not exported to Pythran yet: GCC 12 takes far too long (minutes, gigabytes) to
+# Not exported to Pythran: GCC 12 takes far too long (minutes, gigabytes) to
 # optimise this function's translation, so the compiled module omits it and
 # drizrun.kernels runs it from this source. Its export signature, once that is solved:
 #   signature: drizzle_square(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float)

@@ -147,7 +147,7 @@ def test_bad_arguments_raise_value_error(kernels_on):
 
 
 @pytest.mark.xfail(
-    reason="convention of the drizzle 1.13.4 blot reference not reproduced yet: median ratio 0.998 "
+    reason="convention of the drizzle 1.13.4 blot reference not reproduced: median ratio 0.998 "
     "with iscale = 1 / ratio**2, but 0.1 % of pixels differ by several times the 99th-percentile value",
     strict=False,
 )

@@ -180,7 +180,7 @@ def test_real_hrc_exposure_matches_drizzle_3(kernels_on, backend, hrc, kernel):
 
 
 @pytest.mark.xfail(
-    reason="scale/registration convention of the drizzle 1.13.4 reference images not reproduced yet: "
+    reason="scale/registration convention of the drizzle 1.13.4 reference images not reproduced: "
     "median flux ratio 1.004 but median per-pixel difference 12 % (turbo), as for a sub-pixel shift",
     strict=False,
 )
@@ -422,7 +422,7 @@ def test_backends_agree(make_pixmap, load_kernel_module):
     for name, params in [("drizzle_square", (0.8, 1.0)), ("drizzle_turbo", (0.8, 1.0, 1.0)),
                          ("drizzle_point", (1.0,)), ("drizzle_gaussian", (0.8, 1.0, 1.0)),
                          ("drizzle_lanczos", (3, 1.0, 1.0))]:
-        if not hasattr(compiled, name):  # the square kernel is not compiled yet
+        if not hasattr(compiled, name):  # the square kernel is not compiled
             continue
         results = []
         for module in (compiled, source):
