@@ -76,7 +76,7 @@ class ArtifactStore:
         self.in_memory = in_memory
         self.fingerprint = fingerprint
         self._memory: dict[str, Any] = {}
-        self._on_disk: dict[str, dict[str, str]] = {}
+        self._on_disk: dict[str, dict[str, Any]] = {}
         if not in_memory:
             self._on_disk = self._read_manifest()
 
@@ -93,6 +93,7 @@ class ArtifactStore:
         stage: str,
         path: str | os.PathLike[str] | None = None,
         persist: bool = True,
+        files: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         """Store an artifact.
 
@@ -111,6 +112,11 @@ class ArtifactStore:
             Write it to disk (when not in memory). ``False`` keeps it in memory
             only, for artifacts that are cheap to recompute or already saved
             as a product.
+        files : sequence of path-like
+            Intermediate files the stage wrote itself that belong to this
+            artifact (for example the per-chip images a JSON artifact
+            lists): recorded in the manifest and removed with it by
+            :meth:`remove_persisted`.
         """
         codec = _codec_for(value) if persist else None
         if self.in_memory or codec is None:
@@ -123,7 +129,10 @@ class ArtifactStore:
             target = self.directory / target
         _WRITERS[codec](target, value)
         self._memory.pop(name, None)
-        self._on_disk[name] = {"path": os.path.relpath(target, self.directory), "codec": codec, "stage": stage}
+        entry: dict[str, Any] = {"path": os.path.relpath(target, self.directory), "codec": codec, "stage": stage}
+        if files:
+            entry["files"] = [os.path.relpath(self.directory / Path(f), self.directory) for f in files]
+        self._on_disk[name] = entry
         self._write_manifest()
 
     def has(self, name: str) -> bool:
@@ -131,7 +140,9 @@ class ArtifactStore:
         if name in self._memory:
             return True
         entry = self._on_disk.get(name)
-        return entry is not None and (self.directory / entry["path"]).is_file()
+        if entry is None:
+            return False
+        return all((self.directory / f).is_file() for f in (entry["path"], *entry.get("files", ())))
 
     def get(self, name: str) -> Any:
         """Return an artifact.
@@ -158,7 +169,10 @@ class ArtifactStore:
 
     def persisted_paths(self) -> list[Path]:
         """Files holding persisted artifacts, plus the manifest if it exists."""
-        paths = [self.directory / entry["path"] for entry in self._on_disk.values()]
+        paths = []
+        for entry in self._on_disk.values():
+            paths.extend(self.directory / f for f in entry.get("files", ()))
+            paths.append(self.directory / entry["path"])
         if self.manifest_path.exists():
             paths.append(self.manifest_path)
         return paths
@@ -181,7 +195,7 @@ class ArtifactStore:
         self._on_disk.clear()
         return removed
 
-    def _read_manifest(self) -> dict[str, dict[str, str]]:
+    def _read_manifest(self) -> dict[str, dict[str, Any]]:
         try:
             content = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -161,10 +161,20 @@ def _score_run(config: Any, visit: Any) -> CrScore | None:
     )
     if not store.has("crmask"):
         return None
-    masks = store.get("crmask")
-    if not isinstance(masks, Mapping):
+    refs = store.get("crmask")
+    if not isinstance(refs, Mapping):
         return None
+    masks = {key: _cosmic_rays(config.output_dir, ref) for key, ref in refs.items()}
     return score_cr_masks(masks, visit.cr_masks, read_noise=_read_noise(visit))
+
+
+def _cosmic_rays(directory: Path, ref: Any) -> np.ndarray:
+    """Cosmic-ray pixels (True) of a ``crmask`` entry: a mask file name or array, 1 = good, 0 = cosmic ray."""
+    if isinstance(ref, str):
+        from astropy.io import fits
+
+        ref = fits.getdata(Path(directory) / ref)
+    return np.asarray(ref) == 0
 
 
 def _read_noise(visit: Any) -> float:

@@ -51,6 +51,13 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "wfc3": "drizrun.plugins.instruments.wfc3",
     "acs": "drizrun.plugins.instruments.acs",
     "generic-instrument": "drizrun.plugins.instruments.generic",
+    "static": "drizrun.plugins.stages.static",
+    "sky": "drizrun.plugins.stages.sky",
+    "sep": "drizrun.plugins.stages.sep",
+    "median": "drizrun.plugins.stages.median",
+    "blot": "drizrun.plugins.stages.blot",
+    "cr": "drizrun.plugins.stages.cr",
+    "final": "drizrun.plugins.stages.final",
 }
 
 _HOOK_PREFIX = "drizrun_"

@@ -90,3 +90,16 @@ def test_readme_gives_the_two_set_up_commands():
     blocks = re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
     assert any("pip install" in block and "drizrun" in block and "pytest" not in block for block in blocks)
     assert any("pip install" in block and "pytest" in block for block in blocks)
+
+
+def test_every_astrodrizzle_parameter_is_mapped_in_the_stage_reference():
+    from drizrun.plugins.stages.adnames import ASTRODRIZZLE_NAMES, parameter_targets
+
+    reference = _read("stages.md")
+    section = reference.split("## AstroDrizzle parameter names", 1)[1]
+    for name in ASTRODRIZZLE_NAMES:
+        assert f"| `{name}` |" in section, f"docs/stages.md does not map AstroDrizzle's {name}"
+    session = drizrun.Session.create(autoload=False)
+    for target in parameter_targets():
+        stage, key = target.split(".", 1)
+        assert key in {p.name for p in session.stages[stage].params}, f"{target} is not a parameter"

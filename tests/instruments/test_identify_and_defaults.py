@@ -259,15 +259,16 @@ def _uvis_files(make_exposure, tmp_path, n):
     ]
 
 
-def test_prepare_ignores_instrument_defaults_of_stages_not_installed(session, make_exposure, tmp_path):
+def test_prepare_ignores_instrument_defaults_of_stages_not_installed(make_exposure, tmp_path):
     files = _uvis_files(make_exposure, tmp_path, 3)
-    config = prepare(files, session=session, output=tmp_path / "out")
+    bare = drizrun.Session.create(autoload=False, block=drizrun.CANONICAL_STAGES)
+    config = prepare(files, session=bare, output=tmp_path / "out")
     assert config.instrument == "WFC3/UVIS"
     assert config.params == {}
 
 
 def test_instrument_defaults_apply_to_installed_stages(make_exposure, tmp_path):
-    session = drizrun.Session.create(autoload=False, plugins=[_FinalPlugin()])
+    session = drizrun.Session.create(autoload=False, plugins=[_FinalPlugin()], block=drizrun.CANONICAL_STAGES)
     config = prepare(_uvis_files(make_exposure, tmp_path, 6), session=session, output=tmp_path / "out")
     final = config.params["final"]
     assert (final.kernel, final.pixfrac, final.bits) == ("square", 0.8, 336)
@@ -281,8 +282,9 @@ def test_instrument_defaults_apply_to_installed_stages(make_exposure, tmp_path):
     assert later.params["final"].pixfrac == 0.6 and later.params["final"].bits == 336
 
 
-def test_user_layers_still_refuse_stages_that_are_not_installed(session, make_exposure, tmp_path):
+def test_user_layers_still_refuse_stages_that_are_not_installed(make_exposure, tmp_path):
     files = _uvis_files(make_exposure, tmp_path, 2)
+    session = drizrun.Session.create(autoload=False, block=drizrun.CANONICAL_STAGES)
     with pytest.raises(ConfigError, match="'cr' is not provided by any installed plugin"):
         prepare(files, session=session, settings=["cr.snr=[4.0, 3.0]"])
     config_file = tmp_path / "run.toml"

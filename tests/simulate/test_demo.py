@@ -64,7 +64,8 @@ class _ThresholdCr:
                 for hdu in hdul[1:]:
                     if hdu.name == "SCI":
                         data = hdu.data.astype(float)
-                        masks[f"{root}_sci{hdu.ver}"] = data > np.median(data) + 15 * 3.1
+                        # the crmask convention: 1 = good, 0 = cosmic ray
+                        masks[f"{root}_sci{hdu.ver}"] = (data <= np.median(data) + 15 * 3.1).astype(np.uint8)
         ctx.artifacts.put("crmask", masks, stage=self.name)
         return drizrun.StageResult(message=f"{sum(int(m.sum()) for m in masks.values())} pixels flagged")
 
@@ -77,7 +78,7 @@ class _CrPlugin:
 
 
 def test_demo_scores_a_cr_stage_against_the_truth(tmp_path):
-    session = drizrun.Session.create(autoload=False, plugins=[_CrPlugin()])
+    session = drizrun.Session.create(autoload=False, plugins=[_CrPlugin()], block=drizrun.CANONICAL_STAGES)
     report = run_demo(tmp_path / "demo", session=session)
     assert [name for name, *_ in report.stages] == ["cr"]
     cr = report.cr

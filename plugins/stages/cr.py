@@ -1,0 +1,148 @@
+"""Built-in stage ``cr``: cosmic rays found by comparing each chip with its blotted median.
+
+The test is :func:`~drizrun.plugins.stages.crdetect.cosmic_ray_mask` in
+electrons: the chip's data against the blotted median (sky included), with
+the derivative of the blotted image from the registered ``deriv`` kernel and
+the noise either from the Poisson model (gain, read noise and the blotted
+image, the sky counted once) or from the chip's ERR array (``cr.noise =
+"err"``).
+
+Each chip's mask is written as ``<rootname>_sci<N>_crmask.fits`` (uint8,
+1 = good, 0 = cosmic ray, as AstroDrizzle; in memory with ``--in-memory``) and
+listed in the ``crmask`` artifact the final drizzle uses. The inputs are not
+touched unless ``cr.update_input_dq`` is true, which ORs the instrument's
+cosmic-ray flag (4096 for HST) into their DQ arrays as AstroDrizzle does;
+``cr.corr`` writes ``<rootname>_sci<N>_crclean.fits``, the chip with its
+cosmic-ray pixels replaced by the blotted median.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from drizrun.core.errors import ProcessingError
+from drizrun.core.hookspecs import hookimpl
+from drizrun.core.params import in_range, param
+from drizrun.core.stage import StageResult
+
+from .chipdata import chip_key
+from .crdetect import NOISE_MODELS, cosmic_ray_mask, poisson_noise
+from .images import keep_image, load_image, written_files
+
+__all__ = ["CrParams", "CrStage", "flagged"]
+
+
+def _two_positive(_instance: Any, attribute: Any, value: Any) -> None:
+    if len(value) != 2 or not all(v >= 0 for v in value):
+        raise ValueError(f"must be two non-negative numbers, got {value!r}")
+
+
+@attrs.frozen
+class CrParams:
+    """Parameters of the ``cr`` stage."""
+
+    snr: tuple[float, float] = param((3.5, 3.0), doc="Signal-to-noise thresholds of the first and second "
+                                                     "test (AstroDrizzle driz_cr_snr).", validator=_two_positive)
+    scale: tuple[float, float] = param((1.2, 0.7), doc="Multiples of the derivative added to each threshold "
+                                                       "(driz_cr_scale).", validator=_two_positive)
+    grow: int = param(1, doc="Each cosmic ray is grown to a grow x grow box; 1: no growth (driz_cr_grow).",
+                      validator=in_range(1, 21))
+    ctegrow: int = param(0, doc="Pixels flagged along the column away from the amplifier, for CTE trails "
+                                "(driz_cr_ctegrow).", validator=in_range(0, 1000))
+    noise: str = param("poisson", doc="Noise model: poisson (gain, read noise, blotted image) or err "
+                                      "(the chip's ERR array).", choices=NOISE_MODELS)
+    update_input_dq: bool = param(False, doc="OR the cosmic-ray flag into the inputs' DQ arrays "
+                                             "(modifies the input files).")
+    corr: bool = param(False, doc="Write <rootname>_sci<N>_crclean.fits, the chip with cosmic rays replaced "
+                                  "by the blotted median (driz_cr_corr).")
+
+
+def flagged(mask: Any) -> np.ndarray:
+    """Cosmic-ray pixels (``True``) of a mask in the file convention (1 = good, 0 = cosmic ray)."""
+    return np.asarray(mask) == 0
+
+
+class CrStage:
+    """Detect cosmic rays by comparing each chip with its blotted median."""
+
+    name = "cr"
+    params = CrParams
+    requires = ("blotted",)
+    provides = ("crmask",)
+    uses: tuple[str, ...] = ()
+    min_inputs = 2
+    order = 60.0
+
+    def run(self, ctx: Any, params: CrParams) -> StageResult:
+        """Flag cosmic rays on every chip and put the ``crmask`` artifact."""
+        log = ctx.stage_logger(self.name)
+        blotted = ctx.artifacts.get("blotted")
+        deriv = ctx.kernels.get("deriv", "abs_deriv").function
+        masks: dict[str, Any] = {}
+        total = 0
+        for exposure in ctx.exposures:
+            for chip in exposure.chips:
+                key = chip_key(exposure, chip)
+                if key not in blotted:
+                    raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
+                to_e = np.float32(chip.to_electrons)
+                data = np.asarray(chip.sci(), dtype=np.float32) * to_e
+                model = load_image(ctx, blotted[key]).astype(np.float32) * to_e
+                if params.noise == "err":
+                    err = chip.err()
+                    if err is None:
+                        raise ProcessingError(f"cr.noise = 'err' but {chip.path.name} has no ERR extension "
+                                              f"for chip {chip.extver}; use cr.noise = 'poisson'")
+                    noise = np.asarray(err, dtype=np.float32) * to_e
+                else:
+                    noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
+                found = cosmic_ray_mask(
+                    data, model, deriv(model), noise, snr=params.snr, scale=params.scale, grow=params.grow,
+                    ctegrow=params.ctegrow, cte_direction=chip.cte_direction,
+                )
+                count = int(np.count_nonzero(found))
+                total += count
+                log.info("%s: %d cosmic-ray pixels", key, count)
+                header = chip.wcs.to_header(relax=True)
+                header["CRPIXELS"] = (count, "pixels flagged as cosmic rays")
+                masks[key] = keep_image(ctx, f"{key}_crmask.fits", (~found).astype(np.uint8), header)
+                if params.corr:
+                    clean = np.where(found, model / to_e, np.asarray(chip.sci(), dtype=np.float32))
+                    cleaned = keep_image(ctx, f"{key}_crclean.fits", clean.astype(np.float32), header)
+                    if isinstance(cleaned, str):
+                        ctx.add_product(Path(ctx.config.output_dir) / cleaned)
+                if params.update_input_dq:
+                    _flag_input_dq(chip, found, _cr_bit(ctx, exposure))
+        ctx.artifacts.put("crmask", masks, stage=self.name, path=f"{ctx.config.output_root}_crmask.json",
+                          files=written_files(masks))
+        return StageResult(message=f"{total} cosmic-ray pixels on {len(masks)} chip(s)",
+                           products=written_files(masks), metrics={"cr_pixels": total})
+
+
+def _cr_bit(ctx: Any, exposure: Any) -> int:
+    instrument = ctx.instruments[exposure.instrument] if exposure.instrument in ctx.instruments else None
+    return int(getattr(instrument, "cr_bit", 4096))
+
+
+def _flag_input_dq(chip: Any, found: np.ndarray, bit: int) -> None:
+    """OR ``bit`` into the chip's DQ array in its file (only with ``cr.update_input_dq``)."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(chip.path, mode="update", memmap=False) as hdul:
+            hdu = hdul["DQ", chip.extver]
+            dq = np.array(hdu.data)
+            dq[found] |= np.array(bit, dtype=dq.dtype)
+            hdu.data = dq
+    except (OSError, KeyError, ValueError) as exc:
+        raise ProcessingError(f"cannot update the DQ array of {chip.path}[DQ,{chip.extver}]: {exc}") from exc
+
+
+@hookimpl
+def drizrun_register_stages(registry: Any) -> None:
+    """Register the ``cr`` stage."""
+    registry.add(CrStage())
