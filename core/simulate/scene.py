@@ -18,7 +18,7 @@ import numpy as np
 from .distortion import tangent_point
 from .profiles2d import psf_stamp, sersic_stamp
 
-__all__ = ["Injection", "SourceCatalogue", "make_catalogue", "render_sources"]
+__all__ = ["Injection", "SourceCatalogue", "make_catalogue", "pixel_area_ratio", "render_sources"]
 
 _COUNT_SLOPE = 0.25
 
@@ -206,8 +206,9 @@ def render_sources(
     margin = 40
     inside = np.flatnonzero((x > -margin) & (x < nx + margin) & (y > -margin) & (y < ny + margin))
     kept, xs, ys, placed = [], [], [], []
-    for i in inside:
-        flux = catalogue.rate[i] * exptime
+    flat_field = pixel_area_ratio(wcs, x[inside], y[inside])
+    for k, i in enumerate(inside):
+        flux = catalogue.rate[i] * exptime * flat_field[k]
         if catalogue.kind[i] == "star":
             stamp, x0, y0 = psf_stamp(x[i], y[i], psf_fwhm_px)
         else:
@@ -232,6 +233,47 @@ def render_sources(
             ys.append(y[i])
             placed.append(electrons)
     return Injection(np.array(kept, dtype=int), np.array(xs), np.array(ys), np.array(placed))
+
+
+def _sky_area(wcs: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Area on the sky (square degrees) of the pixels centred at ``x``, ``y``, from the full WCS."""
+    h = 0.5
+    ra_x0, dec_x0 = wcs.all_pix2world(x - h, y, 0)
+    ra_x1, dec_x1 = wcs.all_pix2world(x + h, y, 0)
+    ra_y0, dec_y0 = wcs.all_pix2world(x, y - h, 0)
+    ra_y1, dec_y1 = wcs.all_pix2world(x, y + h, 0)
+    cos_dec = np.cos(np.radians(dec_x0))
+    dra_x = (((ra_x1 - ra_x0) + 180.0) % 360.0 - 180.0) * cos_dec
+    dra_y = (((ra_y1 - ra_y0) + 180.0) % 360.0 - 180.0) * cos_dec
+    return np.abs(dra_x * (dec_y1 - dec_y0) - dra_y * (dec_x1 - dec_x0))
+
+
+def pixel_area_ratio(wcs: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Flat-field factor of calibrated HST images: pixel area at the reference pixel over the local one.
+
+    Calibrated FLT/FLC images are flat-fielded to a uniform surface
+    brightness, so a source's counts are its true counts times this ratio
+    (the inverse of the pixel area map); drizzling multiplies by the local
+    area again and restores the true flux.
+
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS
+        The chip's WCS with its distortion.
+    x, y : ndarray
+        0-based pixel positions.
+
+    Returns
+    -------
+    ndarray
+    """
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    y = np.atleast_1d(np.asarray(y, dtype=float))
+    if x.size == 0:
+        return np.ones(0)
+    ref_x, ref_y = (float(v) - 1.0 for v in wcs.wcs.crpix)
+    reference = _sky_area(wcs, np.array([ref_x]), np.array([ref_y]))[0]
+    return reference / _sky_area(wcs, x, y)
 
 
 def _add_stamp(image: np.ndarray, stamp: np.ndarray, x0: int, y0: int) -> float:

@@ -1055,13 +1055,13 @@ def windowed_centroid(
         used = window > 0
         if not np.all(np.isfinite(cut[used])):
             return math.nan, math.nan
-        weighted = window * cut
+        weighted = np.where(used, window * np.where(used, cut, 0.0), 0.0)
         norm = float(weighted.sum())
         if norm <= 0:
             return math.nan, math.nan
         step_x = 2.0 * float((weighted * ddx).sum()) / norm
         step_y = 2.0 * float((weighted * ddy).sum()) / norm
-        if abs(step_x) > half or abs(step_y) > half:
+        if not (abs(step_x) <= half and abs(step_y) <= half):
             return math.nan, math.nan
         cx, cy = cx + step_x, cy + step_y
         if step_x**2 + step_y**2 < tolerance**2:

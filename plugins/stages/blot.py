@@ -58,6 +58,8 @@ class BlotStage:
         """Blot the median onto each chip and put the ``blotted`` artifact."""
         log = ctx.stage_logger(self.name)
         spec = ctx.kernels.get("blot", params.interp)
+        if not ctx.artifacts.has("median"):
+            return StageResult(status="skipped", message="no median image (the median stage made none)")
         median_artifact = ctx.artifacts.get("median")
         frame = frame_from_record(median_artifact["frame"])
         median = load_image(ctx, median_artifact["image"])

@@ -14,6 +14,10 @@ touched unless ``cr.update_input_dq`` is true, which ORs the instrument's
 cosmic-ray flag (4096 for HST) into their DQ arrays as AstroDrizzle does;
 ``cr.corr`` writes ``<rootname>_sci<N>_crclean.fits``, the chip with its
 cosmic-ray pixels replaced by the blotted median.
+
+Pixels whose DQ flags the final drizzle rejects anyway (flags outside
+``final.bits``: hot pixels, dead columns...) are never reported as cosmic
+rays, so the masks count only what the cosmic-ray test removes.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from drizrun.core.hookspecs import hookimpl
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
-from .chipdata import chip_key
+from .chipdata import chip_key, dq_good
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, poisson_noise
 from .images import keep_image, load_image, written_files
 
@@ -80,10 +84,14 @@ class CrStage:
     def run(self, ctx: Any, params: CrParams) -> StageResult:
         """Flag cosmic rays on every chip and put the ``crmask`` artifact."""
         log = ctx.stage_logger(self.name)
+        if not ctx.artifacts.has("blotted"):
+            return StageResult(status="skipped", message="no blotted images (no median was made)")
         blotted = ctx.artifacts.get("blotted")
         deriv = ctx.kernels.get("deriv", "abs_deriv").function
         masks: dict[str, Any] = {}
         total = 0
+        final_params = ctx.config.params.get("final")
+        final_bits = getattr(final_params, "bits", 0) if final_params is not None else 0
         for exposure in ctx.exposures:
             for chip in exposure.chips:
                 key = chip_key(exposure, chip)
@@ -104,6 +112,10 @@ class CrStage:
                     data, model, deriv(model), noise, snr=params.snr, scale=params.scale, grow=params.grow,
                     ctegrow=params.ctegrow, cte_direction=chip.cte_direction,
                 )
+                usable = dq_good(chip.dq(), final_bits)
+                if usable is not None:
+                    # pixels the final drizzle leaves out anyway are not cosmic rays to report
+                    found &= usable
                 count = int(np.count_nonzero(found))
                 total += count
                 log.info("%s: %d cosmic-ray pixels", key, count)

@@ -195,6 +195,15 @@ def test_centroids_measure_a_known_shift(shift):
     assert score.median_offset == pytest.approx(math.hypot(*shift), abs=0.02)
 
 
+def test_centroid_ignores_missing_data_outside_its_window():
+    image = _gaussian_image((40, 40), [20.3], [19.8], [1e4], 1.0)
+    image[:, :12] = np.nan  # inside the square cut-out, outside the circular window
+    x, y = scoring.windowed_centroid(image, 20.0, 20.0, sigma=1.0)
+    assert x == pytest.approx(20.3, abs=0.01) and y == pytest.approx(19.8, abs=0.01)
+    image[20, 18] = np.nan  # inside the window
+    assert math.isnan(scoring.windowed_centroid(image, 20.0, 20.0, sigma=1.0)[0])
+
+
 # -- drizzled images -----------------------------------------------------------------------
 
 

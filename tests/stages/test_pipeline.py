@@ -90,11 +90,32 @@ def test_drz_product_layout_and_provenance(visit, full_run):
         assert not WCS(sci.header).has_distortion
 
 
+def _covered_by_others(exposures, index: int, chip: int, shape) -> np.ndarray:
+    """How many other exposures see each pixel of one chip."""
+    from drizrun.core.geometry import calc_pixmap
+
+    with fits.open(exposures[index]) as hdul:
+        wcs = WCS(hdul["SCI", chip].header, hdul)
+    count = np.zeros(shape, dtype=int)
+    for j, other in enumerate(exposures):
+        if j == index:
+            continue
+        with fits.open(other) as hdul:
+            seen = np.zeros(shape, dtype=bool)
+            for n in (1, 2):
+                pm = calc_pixmap(wcs, WCS(hdul["SCI", n].header, hdul), shape)
+                ny, nx = hdul["SCI", n].data.shape
+                seen |= (pm[..., 0] > 0.5) & (pm[..., 0] < nx - 1.5) & (pm[..., 1] > 0.5) & (pm[..., 1] < ny - 1.5)
+        count += seen
+    return count
+
+
 def test_cosmic_rays_found_against_truth(visit, full_run):
+    """Where at least two other exposures see a pixel, strong cosmic rays are found; few false flags."""
     result, _ = full_run
     out = result.config.output_dir
-    detectable = recovered = false = 0
-    for exposure, truth_file in zip(visit.exposures, visit.cr_masks, strict=True):
+    detectable = recovered = false = clean = 0
+    for index, (exposure, truth_file) in enumerate(zip(visit.exposures, visit.cr_masks, strict=True)):
         root = fits.getheader(exposure)["ROOTNAME"].strip()
         with fits.open(truth_file) as truth:
             for n in (1, 2):
@@ -102,21 +123,25 @@ def test_cosmic_rays_found_against_truth(visit, full_run):
                 flagged = fits.getdata(out / f"{root}_sci{n}_crmask.fits") == 0
                 model = np.nan_to_num(fits.getdata(out / f"{root}_sci{n}_blt.fits").astype(float))
                 sigma = np.sqrt(np.clip(model, 0, None) + 3.2**2)
-                strong = charge > 5 * sigma
+                covered = _covered_by_others(visit.exposures, index, n, charge.shape) >= 2
+                strong = (charge > 5 * sigma) & covered
                 detectable += int(strong.sum())
                 recovered += int((strong & flagged).sum())
                 false += int((flagged & (charge <= 0)).sum())
+                clean += int((charge <= 0).sum())
     assert detectable > 200
-    assert recovered / detectable > 0.9
-    assert false < 0.5 * detectable
+    assert recovered / detectable > 0.97
+    assert false / clean < 0.005
 
 
-def test_final_sky_is_removed_and_flux_is_in_electrons_per_second(visit, full_run):
+def test_match_keeps_the_common_sky_and_globalmin_match_removes_it(visit, full_run, tmp_path):
     result, _ = full_run
     sci = fits.getdata(result.config.output_dir / "visit_drz.fits", "SCI")
-    background = np.nanmedian(sci)
-    # simulated sky is 0.06 e-/s per pixel; after subtraction the background is near zero
-    assert abs(background) < 0.02
+    # WFC3/UVIS defaults match the exposures to each other: the common sky (0.06 e-/s per pixel) stays
+    assert np.nanmedian(sci) == pytest.approx(0.06, abs=0.01)
+    drizrun.run([visit.association], output=tmp_path / "g", stages=["sky", "final"],
+                settings=["sky.method=globalmin+match", "final.kernel=turbo"])
+    assert abs(np.nanmedian(fits.getdata(tmp_path / "g_drz.fits", "SCI"))) < 0.01
 
 
 def test_in_memory_writes_only_the_final_product(visit, tmp_path):
@@ -156,10 +181,9 @@ def test_update_input_dq_only_when_asked(tmp_path):
 
 def test_non_overlapping_inputs_skip_median_blot_cr_but_final_runs(tmp_path):
     a = simulate("WFC3/UVIS", 1, tmp_path / "a", seed=1, chip_shape=(64, 128), visit=1)
-    b = simulate("WFC3/UVIS", 1, tmp_path / "b", seed=2, chip_shape=(64, 128), visit=2, ra=151.0)
+    b = simulate("WFC3/UVIS", 1, tmp_path / "b", seed=2, chip_shape=(64, 128), visit=2, ra=150.1 + 0.004)
     result = drizrun.run([*a.exposures, *b.exposures], output=tmp_path / "apart",
-                         settings=["sep.kernel=turbo", "final.kernel=turbo", "sky.method=localmin"],
-                         params={"final": {"max_mpix": 1e6}, "sep": {"max_mpix": 1e6}})
+                         settings=["sep.kernel=turbo", "final.kernel=turbo", "sky.method=localmin"])
     status = {r.stage: r.status for r in result.history}
     assert status["median"] == "skipped" and "do not overlap" in next(
         r.message for r in result.history if r.stage == "median")

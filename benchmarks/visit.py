@@ -1,0 +1,422 @@
+"""Visit benchmark: drizrun and AstroDrizzle on the same simulated visits, scored against the truth.
+
+For each instrument (default ACS/WFC and WFC3/UVIS) the simulator writes a
+dithered visit (``--nexp`` exposures, chips of ``--chip-shape`` rows x columns
+or ``--full-size``) with its truth. Each tool runs on its own copy of the
+files, in its own process, so its wall time and peak memory (the process's
+maximum resident set size from ``os.wait4``) are its own:
+
+* drizrun: ``drizrun.run([association], output=<dir>/<product>)``, every
+  installed stage with its defaults;
+* AstroDrizzle (drizzlepac): defaults except ``updatewcs=False`` (the
+  simulated WCS is the truth) and ``num_cores=1`` (one process, so its peak
+  memory is measurable and both tools use one core).
+
+The products are then scored with :mod:`drizrun.core.simulate.scoring`:
+
+* cosmic rays: completeness over the injected pixels above 5 σ
+  (σ = sqrt((sky + dark) t + RN²) of a source-free pixel), false flags
+  (pixels without any cosmic-ray charge) inside star cores (within 1.5 px of a
+  star or where its light exceeds 5 σ) and elsewhere;
+* photometry: isolated, unsaturated stars with S/N >= 20, aperture of 3 FWHM,
+  background annulus 4-6 FWHM, aperture correction from the simulator's PSF
+  drizzled with pixfrac 1; the relative error (median and 1.4826 MAD) against
+  the true rates, and against the true rates times the mean input pixel area
+  ratio (the flux a correct drizzle of the simulated files gives: the
+  simulator puts a star's whole flux into the chip, where a calibrated HST
+  image divides it by the pixel area map);
+* astrometry: windowed centroids of isolated stars with peak S/N >= 100 against
+  their true positions through the drizzled WCS, median offset in pixels;
+* agreement: (drizrun - AstroDrizzle) / σ over the pixels where both have
+  data (σ from each image's sky noise and weights), median and 1.4826 MAD.
+
+Usage::
+
+    python benchmarks/visit.py [--instruments ACS/WFC WFC3/UVIS] [--nexp 4]
+        [--chip-shape 1024x2048 | --full-size] [--seed 0] [--keep DIR]
+        [--skip-astrodrizzle] [--skip-drizrun] [--timeout SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TOOLS = ("drizrun", "AstroDrizzle")
+
+
+# -- the tools, each run in a child process -----------------------------------------------------
+
+
+def _child(tool: str, workdir: Path, association: str, output: str, report: Path) -> int:
+    """Run one tool on the files in ``workdir`` and write its time (or its error) to ``report``."""
+    os.chdir(workdir)
+    started = time.perf_counter()
+    result: dict[str, Any] = {"tool": tool}
+    try:
+        if tool == "drizrun":
+            import drizrun
+
+            run = drizrun.run([association], output=str(workdir / output))
+            result["stages"] = [[r.stage, r.status, r.elapsed] for r in run.history]
+        else:
+            from drizzlepac import astrodrizzle
+
+            astrodrizzle.AstroDrizzle(association, output=output, updatewcs=False, num_cores=1)
+        result["seconds"] = time.perf_counter() - started
+    except BaseException as exc:  # noqa: BLE001  (any failure is reported in the table)
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = traceback.format_exc()
+        result["seconds"] = time.perf_counter() - started
+    report.write_text(json.dumps(result))
+    return 0 if "error" not in result else 1
+
+
+def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: float | None = None) -> dict[str, Any]:
+    """Run ``tool`` in a child process; return its report with the peak memory in MB.
+
+    The process is killed after ``timeout`` seconds (its report then says so).
+    """
+    report = workdir / f"_{tool}_report.json"
+    log = workdir / f"_{tool}.log"
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_child",
+        tool,
+        str(workdir),
+        association,
+        output,
+        str(report),
+    ]
+    started = time.perf_counter()
+    with open(log, "w") as stream:
+        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT)
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if timeout is not None and time.perf_counter() - started > timeout and not timed_out:
+                process.kill()
+                timed_out = True
+            time.sleep(0.1)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - started
+    result: dict[str, Any] = json.loads(report.read_text()) if report.is_file() else {}
+    if timed_out:
+        result["error"] = f"killed after the {timeout:.0f} s time limit (see {log})"
+    elif not result:
+        result["error"] = f"the process ended with status {process.returncode} without a report (see {log})"
+    result["process_seconds"] = elapsed
+    result["peak_mb"] = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+    result["log"] = str(log)
+    return result
+
+
+# -- scoring --------------------------------------------------------------------------------------
+
+
+def _star_cores(visit: Any, truth: dict, catalogue: Any, fwhm_px: float, level: float) -> dict:
+    from astropy.table import Table
+
+    from drizrun.core.simulate import scoring
+
+    positions = Table.read(visit.positions, format="ascii.ecsv")
+    kind = dict(zip(catalogue["id"], catalogue["kind"], strict=True))
+    rate = dict(zip(catalogue["id"], catalogue["rate"], strict=True))
+    is_star = np.array([kind[i] == "star" for i in positions["id"]], dtype=bool)
+    exptime = float(catalogue.meta["exptime"])
+    cores = {}
+    for (root, chip), charge in truth.items():
+        rows = is_star & (np.asarray(positions["exposure"]) == root) & (np.asarray(positions["chip"]) == chip)
+        electrons = np.array([rate[i] for i in positions["id"][rows]], dtype=float) * exptime
+        cores[(root, chip)] = scoring.star_core_mask(
+            charge.shape,
+            np.asarray(positions["x"][rows], dtype=float) - 1.0,
+            np.asarray(positions["y"][rows], dtype=float) - 1.0,
+            electrons,
+            fwhm_px=fwhm_px,
+            level=level,
+        )
+    return cores
+
+
+class Truth:
+    """What every tool's products of one visit are scored against."""
+
+    def __init__(self, visit: Any) -> None:
+        from astropy.io import fits
+        from astropy.table import Table
+
+        from drizrun.core.simulate import PROFILES, scoring
+        from drizrun.core.simulate.profiles2d import psf_stamp
+
+        self.visit = visit
+        self.profile = PROFILES[visit.spec.instrument]
+        self.catalogue = Table.read(visit.catalogue, format="ascii.ecsv")
+        self.exptime = float(self.catalogue.meta["exptime"])
+        self.stars = scoring.read_star_list(self.catalogue)
+        self.detector_scale = float(fits.getval(visit.exposures[0], "IDCSCALE", ext=("SCI", 1)))
+        fwhm_det = self.profile.psf_fwhm / self.detector_scale
+        self.cr_sigma = scoring.cosmic_ray_sigma(
+            sky_rate=self.profile.sky_rate,
+            dark_rate=self.profile.dark_rate,
+            exptime=self.exptime,
+            read_noise=self.profile.mean_read_noise,
+        )
+        self.charge = scoring.read_cosmic_ray_truth(visit.cr_masks)
+        self.cores = _star_cores(visit, self.charge, self.catalogue, fwhm_det, scoring.DETECTABLE_SIGMA * self.cr_sigma)
+        peak = float(psf_stamp(0.0, 0.0, fwhm_det)[0].max())
+        self.max_rate = 0.5 * self.profile.full_well / (peak * self.exptime)  # peak below half the full well
+        self.area_ratio = scoring.flt_area_ratio(visit.exposures, self.stars.ra, self.stars.dec)
+
+    def score(self, workdir: Path, scores: dict[str, Any]) -> dict[str, Any]:
+        """Fill ``scores`` with what the products in ``workdir`` allow (kept up to a failure)."""
+        from drizrun.core.simulate import scoring
+
+        masks = scoring.read_crmasks(workdir)
+        if masks:
+            scores["cr"] = scoring.score_cosmic_rays(masks, self.charge, sigma=self.cr_sigma, cores=self.cores)
+        path = scoring.find_drizzled(workdir, self.visit.product)
+        if path is None:
+            return scores
+        image = scoring.read_drizzled(path)
+        scores["image"] = image
+        scale = image.pixel_scale
+        fwhm = self.profile.psf_fwhm / scale
+        stars = self.stars
+        x, y = image.pixel(stars.ra, stars.dec)
+        ox, oy = image.pixel(stars.others_ra, stars.others_dec)
+        common = dict(
+            wht=image.wht,
+            others_x=ox,
+            others_y=oy,
+            others_extent=stars.others_extent / scale,
+            max_rate=self.max_rate,
+        )
+        radius, r_in, r_out = 3.0 * fwhm, 4.0 * fwhm, 6.0 * fwhm
+        fraction = scoring.expected_aperture_fraction(
+            radius,
+            r_in,
+            r_out,
+            pixel_scale=scale,
+            fwhm_arcsec=self.profile.psf_fwhm,
+            detector_scale=self.detector_scale,
+            pixfrac=1.0,
+        )
+        for name, rate in (("phot", stars.rate), ("phot_area", stars.rate * self.area_ratio)):
+            scores[name] = scoring.score_photometry(
+                image.sci,
+                x,
+                y,
+                rate,
+                radius=radius,
+                r_in=r_in,
+                r_out=r_out,
+                aperture_fraction=fraction,
+                min_snr=20.0,
+                exptime=image.exptime,
+                **common,
+            )
+        scores["astro"] = scoring.score_astrometry(image.sci, x, y, stars.rate, fwhm_px=fwhm, min_snr=100.0, **common)
+        return scores
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+def _pct(value: float, digits: int = 2) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100.0 * value:+.{digits}f}%"
+
+
+def _rows(results: dict[str, dict[str, Any]], agreement: Any) -> list[tuple[str, list[str]]]:
+    def cell(tool: str, fn: Any) -> str:
+        result = results.get(tool)
+        if result is None:
+            return "skipped"
+        try:
+            return fn(result)
+        except KeyError:
+            return "-"
+
+    def cr_completeness(r: dict) -> str:
+        cr = r["scores"]["cr"]
+        return f"{100 * cr.completeness:.2f}% ({cr.recovered}/{cr.detectable})"
+
+    def cr_core(r: dict) -> str:
+        cr = r["scores"]["cr"]
+        return f"{cr.false_core} ({100 * cr.false_core_rate:.2f}% of {cr.core_pixels})"
+
+    def cr_else(r: dict) -> str:
+        cr = r["scores"]["cr"]
+        return f"{cr.false_elsewhere} ({100 * cr.false_elsewhere_rate:.3f}%)"
+
+    def cr_flagged(r: dict) -> str:
+        cr = r["scores"]["cr"]
+        return f"{cr.flagged} ({cr.flagged_faint} faint CR)"
+
+    def phot(key: str) -> Any:
+        def fn(r: dict) -> str:
+            p = r["scores"][key]
+            return f"{_pct(p.median_error)} ± {_pct(p.scatter).lstrip('+')} ({p.n_stars})"
+
+        return fn
+
+    def astro(r: dict) -> str:
+        a = r["scores"]["astro"]
+        return f"{a.median_offset:.3f} (dx {a.median_dx:+.3f} dy {a.median_dy:+.3f}, {a.n_stars})"
+
+    def timing(r: dict) -> str:
+        return f"{r['seconds']:.1f} s ({r['process_seconds']:.1f} s process)"
+
+    rows = [
+        ("status", [cell(t, lambda r: "ok" if "error" not in r else "FAILED") for t in TOOLS]),
+        ("CR completeness (>5σ)", [cell(t, cr_completeness) for t in TOOLS]),
+        ("CR pixels flagged", [cell(t, cr_flagged) for t in TOOLS]),
+        ("false CR flags, star cores", [cell(t, cr_core) for t in TOOLS]),
+        ("false CR flags, elsewhere", [cell(t, cr_else) for t in TOOLS]),
+        ("phot. error vs true rate", [cell(t, phot("phot")) for t in TOOLS]),
+        ("phot. error vs area-corrected", [cell(t, phot("phot_area")) for t in TOOLS]),
+        ("astrometry median offset (px)", [cell(t, astro) for t in TOOLS]),
+        ("wall time", [cell(t, timing) for t in TOOLS]),
+        ("peak memory", [cell(t, lambda r: f"{r['peak_mb']:.0f} MB") for t in TOOLS]),
+    ]
+    if agreement is not None:
+        text = (
+            f"median {agreement.median:+.3f}, scatter {agreement.scatter:.3f}, max {agreement.max_abs:.1f} "
+            f"over {agreement.n_pixels} px ({100 * agreement.overlap:.1f}% overlap"
+            f"{', resampled' if agreement.resampled else ''})"
+        )
+        rows.append(("drz agreement (drizrun-AD)/σ", [text, ""]))
+    return rows
+
+
+def format_table(title: str, results: dict[str, dict[str, Any]], agreement: Any) -> str:
+    rows = _rows(results, agreement)
+    head = ("", *TOOLS)
+    widths = [max(len(head[i]), *(len(([name] + cells)[i]) for name, cells in rows)) for i in range(3)]
+    widths[1] = min(widths[1], 60)
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for name, cells in rows:
+        lines.append("  ".join(v.ljust(w) for v, w in zip([name, *cells], widths, strict=True)).rstrip())
+    for tool in TOOLS:
+        error = results.get(tool, {}).get("error")
+        if error:
+            lines.append(f"{tool} failed: {error}")
+            if results[tool].get("traceback"):
+                last = [line for line in results[tool]["traceback"].strip().splitlines() if line.strip()][-3:]
+                lines.extend("    " + line.strip() for line in last)
+            lines.append(f"    log: {results[tool].get('log')}")
+    return "\n".join(lines)
+
+
+# -- one instrument ----------------------------------------------------------------------------------
+
+
+def bench_instrument(instrument: str, args: argparse.Namespace, base: Path) -> str:
+    import drizrun
+    from drizrun.core.simulate import scoring
+
+    slug = instrument.replace("/", "_").lower()
+    root = base / slug
+    if root.exists():
+        shutil.rmtree(root)
+    options: dict[str, Any] = {"seed": args.seed}
+    if args.full_size:
+        options["full_size"] = True
+    else:
+        options["chip_shape"] = args.chip_shape
+    started = time.perf_counter()
+    visit = drizrun.simulate(instrument, args.nexp, root / "visit", **options)
+    simulated = time.perf_counter() - started
+    truth = Truth(visit)
+    results: dict[str, dict[str, Any]] = {}
+    for tool, skip in (("drizrun", args.skip_drizrun), ("AstroDrizzle", args.skip_astrodrizzle)):
+        if skip:
+            continue
+        workdir = root / tool.lower()
+        workdir.mkdir(parents=True)
+        for path in (*visit.exposures, visit.association):
+            shutil.copy(path, workdir / path.name)
+        result = run_tool(tool, workdir, visit.association.name, visit.product, timeout=args.timeout)
+        result["scores"] = {}
+        try:
+            truth.score(workdir, result["scores"])
+        except Exception as exc:  # noqa: BLE001
+            result.setdefault("error", f"scoring failed: {type(exc).__name__}: {exc}")
+            result["traceback"] = traceback.format_exc()
+        results[tool] = result
+    agreement = None
+    images = [results.get(t, {}).get("scores", {}).get("image") for t in TOOLS]
+    if all(image is not None for image in images):
+        agreement = scoring.compare_drizzled(images[0], images[1])
+    shape = "full-size" if args.full_size else "x".join(str(v) for v in args.chip_shape)
+    title = (
+        f"{instrument}: {args.nexp} exposures, chips {shape}, seed {args.seed} "
+        f"({len(truth.stars.ra)} stars, {visit.n_cosmic_ray_events} cosmic-ray events, "
+        f"simulated in {simulated:.1f} s, CR σ = {truth.cr_sigma:.1f} e-)"
+    )
+    return format_table(title, results, agreement)
+
+
+def _shape(text: str) -> tuple[int, int]:
+    try:
+        rows, columns = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected ROWSxCOLUMNS, got {text!r}") from exc
+    return rows, columns
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--_child":
+        tool, workdir, association, output, report = argv[1:6]
+        return _child(tool, Path(workdir), association, output, Path(report))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instruments", nargs="+", default=["ACS/WFC", "WFC3/UVIS"])
+    parser.add_argument("--nexp", type=int, default=4, help="exposures per visit (default 4)")
+    parser.add_argument(
+        "--chip-shape", type=_shape, default=(1024, 2048), help="ROWSxCOLUMNS of each chip (default 1024x2048)"
+    )
+    parser.add_argument("--full-size", action="store_true", help="full-frame chips (2048x4096 for ACS/WFC and UVIS)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="directory to write into and keep (default: a temporary one)")
+    parser.add_argument("--skip-astrodrizzle", action="store_true")
+    parser.add_argument("--skip-drizrun", action="store_true")
+    parser.add_argument("--timeout", type=float, help="seconds after which a tool's process is killed")
+    args = parser.parse_args(argv)
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        base, cleanup = args.keep, None
+    else:
+        cleanup = tempfile.TemporaryDirectory(prefix="drizrun-visit-bench-")
+        base = Path(cleanup.name)
+    try:
+        for instrument in args.instruments:
+            print(bench_instrument(instrument, args, base), flush=True)
+            print(flush=True)
+    finally:
+        if cleanup is not None:
+            cleanup.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
