@@ -21,10 +21,8 @@ The products are then scored with :mod:`drizrun.core.simulate.scoring`:
 * photometry: isolated, unsaturated stars with S/N >= 20, aperture of 3 FWHM,
   background annulus 4-6 FWHM, aperture correction from the simulator's PSF
   drizzled with pixfrac 1; the relative error (median and 1.4826 MAD) against
-  the true rates, and against the true rates times the mean input pixel area
-  ratio (the flux a correct drizzle of the simulated files gives: the
-  simulator puts a star's whole flux into the chip, where a calibrated HST
-  image divides it by the pixel area map);
+  the true rates (the simulator flat-fields the chips as calibrated HST
+  images are, so a correct drizzle restores the true rates);
 * astrometry: windowed centroids of isolated stars with peak S/N >= 100 against
   their true positions through the drizzled WCS, median offset in pixels;
 * agreement: (drizrun - AstroDrizzle) / σ over the pixels where both have
@@ -181,7 +179,6 @@ class Truth:
         self.cores = _star_cores(visit, self.charge, self.catalogue, fwhm_det, scoring.DETECTABLE_SIGMA * self.cr_sigma)
         peak = float(psf_stamp(0.0, 0.0, fwhm_det)[0].max())
         self.max_rate = 0.5 * self.profile.full_well / (peak * self.exptime)  # peak below half the full well
-        self.area_ratio = scoring.flt_area_ratio(visit.exposures, self.stars.ra, self.stars.dec)
 
     def score(self, workdir: Path, scores: dict[str, Any]) -> dict[str, Any]:
         """Fill ``scores`` with what the products in ``workdir`` allow (kept up to a failure)."""
@@ -217,7 +214,7 @@ class Truth:
             detector_scale=self.detector_scale,
             pixfrac=1.0,
         )
-        for name, rate in (("phot", stars.rate), ("phot_area", stars.rate * self.area_ratio)):
+        for name, rate in (("phot", stars.rate),):
             scores[name] = scoring.score_photometry(
                 image.sci,
                 x,
@@ -289,7 +286,6 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any) -> list[tuple[str,
         ("false CR flags, star cores", [cell(t, cr_core) for t in TOOLS]),
         ("false CR flags, elsewhere", [cell(t, cr_else) for t in TOOLS]),
         ("phot. error vs true rate", [cell(t, phot("phot")) for t in TOOLS]),
-        ("phot. error vs area-corrected", [cell(t, phot("phot_area")) for t in TOOLS]),
         ("astrometry median offset (px)", [cell(t, astro) for t in TOOLS]),
         ("wall time", [cell(t, timing) for t in TOOLS]),
         ("peak memory", [cell(t, lambda r: f"{r['peak_mb']:.0f} MB") for t in TOOLS]),

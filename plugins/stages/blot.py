@@ -22,6 +22,7 @@ import numpy as np
 from drizrun.core.geometry import calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import param
 from drizrun.core.stage import StageResult
 
@@ -64,21 +65,24 @@ class BlotStage:
         frame = frame_from_record(median_artifact["frame"])
         median = load_image(ctx, median_artifact["image"])
         sky = artifact_or_none(ctx, "sky")
-        blotted: dict[str, Any] = {}
-        for exposure in ctx.exposures:
-            for chip in exposure.chips:
-                key = chip_key(exposure, chip)
-                ratio = frame.pixel_scale / linear_frame(chip)[0]
-                pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
-                scale = 1.0 / (ratio * ratio * rate_factor(chip))
-                image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
-                _, subtracted = chip_sky(sky, key)
-                image += np.float32(subtracted if params.addsky else params.skyval)
-                header = chip.wcs.to_header(relax=True)
-                header["BUNIT"] = (chip.units.bunit, "units of the data")
-                header["BLOTSRC"] = (f"{ctx.config.output_root}_med.fits", "image blotted")
-                blotted[key] = keep_image(ctx, f"{key}_blt.fits", image, header)
-                log.debug("%s blotted with %s", key, params.interp)
+        chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
+
+        def blot_chip(item: tuple[Any, Any]) -> tuple[str, Any]:
+            exposure, chip = item
+            key = chip_key(exposure, chip)
+            ratio = frame.pixel_scale / linear_frame(chip)[0]
+            pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
+            scale = 1.0 / (ratio * ratio * rate_factor(chip))
+            image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
+            _, subtracted = chip_sky(sky, key)
+            image += np.float32(subtracted if params.addsky else params.skyval)
+            header = chip.wcs.to_header(relax=True)
+            header["BUNIT"] = (chip.units.bunit, "units of the data")
+            header["BLOTSRC"] = (f"{ctx.config.output_root}_med.fits", "image blotted")
+            log.debug("%s blotted with %s", key, params.interp)
+            return key, keep_image(ctx, f"{key}_blt.fits", image, header)
+
+        blotted = dict(ordered_map(blot_chip, chips, num_cores=ctx.config.num_cores))
         ctx.artifacts.put("blotted", blotted, stage=self.name, path=f"{ctx.config.output_root}_blotted.json",
                           files=written_files(blotted))
         return StageResult(message=f"median blotted onto {len(blotted)} chip(s) with {params.interp}",

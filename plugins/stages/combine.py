@@ -42,6 +42,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from drizrun.core.parallel import ordered_map
+
 __all__ = ["COMBINE_TYPES", "combine_images", "weight_thresholds"]
 
 #: The combination methods :func:`combine_images` knows.
@@ -86,6 +88,7 @@ def combine_images(
     exptime: Sequence[float] | None = None,
     read_noise: Sequence[float] | None = None,
     buffer_mib: float = 64.0,
+    num_cores: int = 1,
 ) -> NDArray[np.float32]:
     """Combine single-drizzled images pixel by pixel.
 
@@ -116,6 +119,9 @@ def combine_images(
         Read noise of each image in electrons (minmed; default 0).
     buffer_mib : float
         Memory budget for one row section of the whole stack, in MiB.
+    num_cores : int
+        Sections combined side by side on this many threads (the result is
+        the same whatever the number; memory grows with it).
 
     Returns
     -------
@@ -147,12 +153,14 @@ def combine_images(
     bytes_per_row = max(1, n * nx * 4 * 6)  # stack, weights, mask, sorted copy and temporaries
     rows = max(1, int(buffer_mib * 2**20 // bytes_per_row) - 2 * halo)
     result = np.empty(shape, dtype=np.float32)
-    for start in range(0, ny, rows):
+    thresholds_f32 = np.asarray(thresholds, dtype=np.float32)[:, None, None]
+
+    def combine_section(start: int) -> tuple[int, int, np.ndarray]:
         stop = min(ny, start + rows)
         lo, hi = max(0, start - halo), min(ny, stop + halo)
         stack = np.stack([np.asarray(image[lo:hi], dtype=np.float32) for image in images])
         wht = np.stack([np.asarray(weight[lo:hi], dtype=np.float32) for weight in weights])
-        masked = ~np.isfinite(stack) | (wht < np.asarray(thresholds, dtype=np.float32)[:, None, None])
+        masked = ~np.isfinite(stack) | (wht < thresholds_f32)
         with np.errstate(invalid="ignore"):
             if lthresh is not None:
                 masked |= stack < lthresh
@@ -165,7 +173,10 @@ def combine_images(
         if method.startswith("i"):
             everything_masked = masked.all(axis=0)
             section = np.where(everything_masked, stack[-1], section)
-        result[start:stop] = section[start - lo : start - lo + (stop - start)]
+        return start, stop, section[start - lo : start - lo + (stop - start)]
+
+    for start, stop, values in ordered_map(combine_section, range(0, ny, rows), num_cores=num_cores):
+        result[start:stop] = values
     return result
 
 

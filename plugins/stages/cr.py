@@ -30,6 +30,7 @@ import numpy as np
 
 from drizrun.core.errors import ProcessingError
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
@@ -92,43 +93,51 @@ class CrStage:
         total = 0
         final_params = ctx.config.params.get("final")
         final_bits = getattr(final_params, "bits", 0) if final_params is not None else 0
-        for exposure in ctx.exposures:
-            for chip in exposure.chips:
-                key = chip_key(exposure, chip)
-                if key not in blotted:
-                    raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
-                to_e = np.float32(chip.to_electrons)
-                data = np.asarray(chip.sci(), dtype=np.float32) * to_e
-                model = load_image(ctx, blotted[key]).astype(np.float32) * to_e
-                if params.noise == "err":
-                    err = chip.err()
-                    if err is None:
-                        raise ProcessingError(f"cr.noise = 'err' but {chip.path.name} has no ERR extension "
-                                              f"for chip {chip.extver}; use cr.noise = 'poisson'")
-                    noise = np.asarray(err, dtype=np.float32) * to_e
-                else:
-                    noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
-                found = cosmic_ray_mask(
-                    data, model, deriv(model), noise, snr=params.snr, scale=params.scale, grow=params.grow,
-                    ctegrow=params.ctegrow, cte_direction=chip.cte_direction,
-                )
-                usable = dq_good(chip.dq(), final_bits)
-                if usable is not None:
-                    # pixels the final drizzle leaves out anyway are not cosmic rays to report
-                    found &= usable
-                count = int(np.count_nonzero(found))
-                total += count
-                log.info("%s: %d cosmic-ray pixels", key, count)
-                header = chip.wcs.to_header(relax=True)
-                header["CRPIXELS"] = (count, "pixels flagged as cosmic rays")
-                masks[key] = keep_image(ctx, f"{key}_crmask.fits", (~found).astype(np.uint8), header)
-                if params.corr:
-                    clean = np.where(found, model / to_e, np.asarray(chip.sci(), dtype=np.float32))
-                    cleaned = keep_image(ctx, f"{key}_crclean.fits", clean.astype(np.float32), header)
-                    if isinstance(cleaned, str):
-                        ctx.add_product(Path(ctx.config.output_dir) / cleaned)
-                if params.update_input_dq:
-                    _flag_input_dq(chip, found, _cr_bit(ctx, exposure))
+        chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
+
+        def detect(item: tuple[Any, Any]) -> tuple[str, Any, np.ndarray]:
+            exposure, chip = item
+            key = chip_key(exposure, chip)
+            if key not in blotted:
+                raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
+            to_e = np.float32(chip.to_electrons)
+            data = np.asarray(chip.sci(), dtype=np.float32) * to_e
+            model = load_image(ctx, blotted[key]).astype(np.float32) * to_e
+            if params.noise == "err":
+                err = chip.err()
+                if err is None:
+                    raise ProcessingError(f"cr.noise = 'err' but {chip.path.name} has no ERR extension "
+                                          f"for chip {chip.extver}; use cr.noise = 'poisson'")
+                noise = np.asarray(err, dtype=np.float32) * to_e
+            else:
+                noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
+            found = cosmic_ray_mask(
+                data, model, deriv(model), noise, snr=params.snr, scale=params.scale, grow=params.grow,
+                ctegrow=params.ctegrow, cte_direction=chip.cte_direction,
+            )
+            usable = dq_good(chip.dq(), final_bits)
+            if usable is not None:
+                # pixels the final drizzle leaves out anyway are not cosmic rays to report
+                found &= usable
+            count = int(np.count_nonzero(found))
+            log.info("%s: %d cosmic-ray pixels", key, count)
+            header = chip.wcs.to_header(relax=True)
+            header["CRPIXELS"] = (count, "pixels flagged as cosmic rays")
+            ref = keep_image(ctx, f"{key}_crmask.fits", (~found).astype(np.uint8), header)
+            if params.corr:
+                clean = np.where(found, model / to_e, np.asarray(chip.sci(), dtype=np.float32))
+                cleaned = keep_image(ctx, f"{key}_crclean.fits", clean.astype(np.float32), header)
+                if isinstance(cleaned, str):
+                    ctx.add_product(Path(ctx.config.output_dir) / cleaned)
+            return key, ref, found
+
+        for (exposure, chip), (key, ref, found) in zip(
+            chips, ordered_map(detect, chips, num_cores=ctx.config.num_cores), strict=True
+        ):
+            masks[key] = ref
+            total += int(np.count_nonzero(found))
+            if params.update_input_dq:
+                _flag_input_dq(chip, found, _cr_bit(ctx, exposure))
         ctx.artifacts.put("crmask", masks, stage=self.name, path=f"{ctx.config.output_root}_crmask.json",
                           files=written_files(masks))
         return StageResult(message=f"{total} cosmic-ray pixels on {len(masks)} chip(s)",

@@ -26,6 +26,7 @@ import numpy as np
 import drizrun
 from drizrun.core.geometry import FrameParams
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
@@ -33,7 +34,7 @@ from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_fa
 from .cr import flagged
 from .images import load_image
 from .products import ChipRecord, fill_empty, product_suffix, write_drizzle_product
-from .resample import DrizzleOutputs, drizzle_chip, frame_for, warn_if_not_conserving
+from .resample import DrizzleOutputs, chip_pixmap, drizzle_chip, frame_for, warn_if_not_conserving
 
 __all__ = ["FinalParams", "FinalStage", "WEIGHT_TYPES"]
 
@@ -88,36 +89,43 @@ class FinalStage:
         n_chips = sum(len(e.chips) for e in exposures)
         outputs = DrizzleOutputs.zeros(frame.shape, n_context=n_chips if params.context else 0,
                                        variance=params.err)
+        chips = [(exposure, chip) for exposure in exposures for chip in exposure.chips]
+
+        def prepare(item: tuple[Any, Any]) -> _PreparedChip:
+            exposure, chip = item
+            key = chip_key(exposure, chip)
+            factor = rate_factor(chip)
+            computed, subtracted = chip_sky(sky, key)
+            sci = np.asarray(chip.sci(), dtype=np.float32)
+            cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
+            good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
+            rate = (sci - np.float32(subtracted)) * np.float32(factor)
+            variance = _variance(chip, sci, factor, computed)
+            weights = _weights(params, chip, variance, factor, computed)
+            weights[~good] = 0.0
+            rate[~good] = 0.0
+            variance[~good] = 0.0
+            record = ChipRecord(
+                data=f"{exposure.path.name}[SCI,{chip.extver}]", exptime=float(chip.exptime),
+                kernel=params.kernel, pixfrac=float(params.pixfrac), scale=float(frame.pixel_scale),
+                wtscl=params.wt_scl if params.wht_type == "EXP" else params.wht_type,
+                out_units=params.units, fillval=params.fillval, in_units=chip.units.bunit,
+                sky=computed, sky_subtracted=subtracted,
+            )
+            return _PreparedChip(chip=chip, rate=rate, weights=weights, variance=variance,
+                                 pixmap=chip_pixmap(chip, frame), record=record,
+                                 cr_pixels=int(np.count_nonzero(cr)) if cr is not None else 0)
+
         records = []
         cr_rejected = 0
-        context_id = 0
-        for exposure in exposures:
-            for chip in exposure.chips:
-                key = chip_key(exposure, chip)
-                factor = rate_factor(chip)
-                computed, subtracted = chip_sky(sky, key)
-                sci = np.asarray(chip.sci(), dtype=np.float32)
-                cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
-                if cr is not None:
-                    cr_rejected += int(np.count_nonzero(cr))
-                good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
-                rate = (sci - np.float32(subtracted)) * np.float32(factor)
-                variance = _variance(chip, sci, factor, computed)
-                weights = _weights(params, chip, variance, factor, computed)
-                weights[~good] = 0.0
-                rate[~good] = 0.0
-                variance[~good] = 0.0
-                drizzle_chip(ctx, chip, frame, rate, weights, outputs, kernel=params.kernel,
-                             pixfrac=params.pixfrac, context_id=context_id,
-                             variance=variance if params.err else None)
-                context_id += 1
-                records.append(ChipRecord(
-                    data=f"{exposure.path.name}[SCI,{chip.extver}]", exptime=float(chip.exptime),
-                    kernel=params.kernel, pixfrac=float(params.pixfrac), scale=float(frame.pixel_scale),
-                    wtscl=params.wt_scl if params.wht_type == "EXP" else params.wht_type,
-                    out_units=params.units, fillval=params.fillval, in_units=chip.units.bunit,
-                    sky=computed, sky_subtracted=subtracted,
-                ))
+        # chips are read, masked and mapped on the worker threads; the drizzle itself adds
+        # them into the one output in a fixed order, so the result does not depend on the cores
+        for context_id, prepared in enumerate(ordered_map(prepare, chips, num_cores=ctx.config.num_cores)):
+            drizzle_chip(ctx, prepared.chip, frame, prepared.rate, prepared.weights, outputs,
+                         kernel=params.kernel, pixfrac=params.pixfrac, context_id=context_id,
+                         variance=prepared.variance if params.err else None, pixmap=prepared.pixmap)
+            records.append(prepared.record)
+            cr_rejected += prepared.cr_pixels
         total_time = float(sum(e.exptime for e in exposures))
         err = None
         if params.err and outputs.var is not None:
@@ -143,6 +151,19 @@ class FinalStage:
             products=[str(path)],
             metrics={"covered_pixels": covered, "cr_rejected": cr_rejected},
         )
+
+
+@attrs.define(eq=False)
+class _PreparedChip:
+    """One chip ready to drizzle."""
+
+    chip: Any
+    rate: np.ndarray
+    weights: np.ndarray
+    variance: np.ndarray
+    pixmap: np.ndarray
+    record: ChipRecord
+    cr_pixels: int
 
 
 def _variance(chip: Any, sci: np.ndarray, factor: float, sky: float) -> np.ndarray:

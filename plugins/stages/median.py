@@ -91,6 +91,7 @@ class MedianStage:
             nsigma=params.combine_nsigma, grow=params.combine_grow,
             sky=[e["sky_electrons"] for e in entries], exptime=[e["exptime"] for e in entries],
             read_noise=[e["read_noise"] for e in entries], buffer_mib=params.combine_bufsize,
+            num_cores=ctx.config.num_cores,
         )
         header = frame.header()
         header["BUNIT"] = ("ELECTRONS/S", "units of the data")

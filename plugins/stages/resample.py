@@ -26,6 +26,7 @@ from drizrun.core.geometry.outframe import linear_frame
 
 __all__ = [
     "DrizzleOutputs",
+    "chip_pixmap",
     "drizzle_chip",
     "drizzle_kernel",
     "frame_for",
@@ -112,6 +113,7 @@ def drizzle_chip(
     pixfrac: float,
     context_id: int = 0,
     variance: NDArray[Any] | None = None,
+    pixmap: NDArray[np.float64] | None = None,
 ) -> int:
     """Drizzle one chip (already in electrons/s) onto the frame's outputs.
 
@@ -137,6 +139,9 @@ def drizzle_chip(
         Context bit of this chip.
     variance : ndarray, optional
         Variance of ``data`` (electrons/s squared); requires ``outputs.var``.
+    pixmap : ndarray, optional
+        The chip's pixel map onto the frame, when already computed
+        (:func:`chip_pixmap`).
 
     Returns
     -------
@@ -146,7 +151,8 @@ def drizzle_chip(
     spec = drizzle_kernel(ctx, kernel)
     in_scale = linear_frame(chip)[0]
     ratio = frame.pixel_scale / in_scale
-    pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
+    if pixmap is None:
+        pixmap = chip_pixmap(chip, frame)
     extra: dict[str, Any] = {}
     if outputs.ctx is not None:
         extra["out_ctx"] = outputs.ctx
@@ -162,6 +168,11 @@ def drizzle_chip(
             pixel_scale_ratio=ratio, iscale=ratio * ratio, **extra,
         )
     return int(missed or 0)
+
+
+def chip_pixmap(chip: Any, frame: OutputFrame) -> NDArray[np.float64]:
+    """Exact pixel map of a chip's pixel centres onto the frame."""
+    return calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
 
 
 def warn_if_not_conserving(ctx: Any, kernel: str, log: logging.Logger, stage: str) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from drizrun.core.geometry import FrameParams
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
@@ -64,8 +65,8 @@ class SepStage:
         static = artifact_or_none(ctx, "static_mask") if params.use_static else None
         sky = artifact_or_none(ctx, "sky")
         header = frame.header()
-        images: dict[str, Any] = {}
-        for exposure in exposures:
+
+        def drizzle_exposure(exposure: Any) -> tuple[str, dict[str, Any]]:
             outputs = DrizzleOutputs.zeros(frame.shape)
             sky_e = []
             missed = 0
@@ -88,14 +89,16 @@ class SepStage:
             single_header["EXPTIME"] = (exposure.exptime, "exposure time of the input, seconds")
             single_header["DRIZSRC"] = (exposure.path.name, "input drizzled into this image")
             root = exposure.rootname
-            images[root] = {
+            log.info("%s: %d chip(s) drizzled, %d input pixels off the frame", root, len(exposure.chips), missed)
+            return root, {
                 "sci": keep_image(ctx, f"{root}_single_sci.fits", outputs.sci, single_header),
                 "wht": keep_image(ctx, f"{root}_single_wht.fits", outputs.wht, single_header),
                 "exptime": float(exposure.exptime),
                 "sky_electrons": float(np.mean(sky_e)) if sky_e else 0.0,
                 "read_noise": float(math.sqrt(np.mean([c.read_noise**2 for c in exposure.chips]))),
             }
-            log.info("%s: %d chip(s) drizzled, %d input pixels off the frame", root, len(exposure.chips), missed)
+
+        images = dict(ordered_map(drizzle_exposure, exposures, num_cores=ctx.config.num_cores))
         artifact = {"frame": {"header": header.tostring(), "shape": list(frame.shape)}, "images": images}
         ctx.artifacts.put("single", artifact, stage=self.name, path=f"{ctx.config.output_root}_single.json",
                           files=written_files(images))
