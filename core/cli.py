@@ -249,9 +249,11 @@ def _dispatch(args: argparse.Namespace, session: Session) -> int:
         config = prepare(args.inputs, session=session, **common)
         print(format_config(config, session.stages), end="")
         return 0
+    from .progress import Progress, TerminalProgress
     from .runner import run
 
-    result = run(args.inputs, session=session, **common)
+    progress = TerminalProgress() if sys.stderr.isatty() and not args.quiet else Progress()
+    result = run(args.inputs, session=session, progress=progress, **common)
     if not args.quiet:
         print(listing.run_summary(result))
     return 0

@@ -11,6 +11,7 @@ import pluggy
 
 from .artifacts import ArtifactStore
 from .config import RunConfig
+from .progress import Progress
 from .registry import InstrumentRegistry, KernelRegistry
 
 __all__ = ["ProvenanceRecord", "RunContext"]
@@ -71,6 +72,10 @@ class RunContext:
         One record per finished stage.
     stash : dict
         Scratch space for plugins; key it by something unique to your plugin.
+    progress : Progress
+        Where stages report how far they are (``ctx.progress.start(name,
+        n_chips)``, then ``ctx.progress.advance()`` per chip); shown on a
+        terminal by the command line, silent otherwise.
     """
 
     config: RunConfig
@@ -82,6 +87,7 @@ class RunContext:
     products: list[Path] = attrs.field(factory=list)
     history: list[ProvenanceRecord] = attrs.field(factory=list)
     stash: dict[Any, Any] = attrs.field(factory=dict)
+    progress: Progress = attrs.field(factory=Progress)
     _exposures: tuple[Any, ...] | None = attrs.field(default=None, init=False, repr=False)
 
     @property

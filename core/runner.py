@@ -23,6 +23,7 @@ from .errors import ConfigError, DrizrunError, InputError, ProcessingError, Stag
 from .exposure import check_input_set, file_kind, filters_of
 from .inputs import expand_inputs
 from .planning import StagePlan, default_stages, plan_stages
+from .progress import Progress
 from .session import Session
 from .stage import StageResult
 
@@ -136,6 +137,7 @@ def run(
     autoload: bool | None = None,
     strict_plugins: bool = False,
     options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Run drizrun's stages on a set of inputs.
 
@@ -173,6 +175,9 @@ def run(
     options : dict, optional
         Values for plugin options (what ``drizrun_addoption`` adds on the
         command line).
+    progress : Progress, optional
+        Receives the stages' progress reports (default: none shown; the
+        command line passes a terminal display).
 
     Returns
     -------
@@ -207,7 +212,7 @@ def run(
     log.info("stages: %s", ", ".join(plan.names) or "none")
 
     ctx = RunContext(config=config, artifacts=store, kernels=session.kernels, instruments=session.instruments,
-                     pm=session.pm)
+                     pm=session.pm, progress=progress or Progress())
     status = 1
     try:
         for name, reason in plan.skipped:
@@ -215,7 +220,10 @@ def run(
                 stage=session.stages[name], ctx=ctx, result=StageResult(status="skipped", message=reason)
             )
         for info in plan.stages:
-            result = _run_stage(session, info, config.params[info.name], ctx)
+            try:
+                result = _run_stage(session, info, config.params[info.name], ctx)
+            finally:
+                ctx.progress.finish()
             session.pm.hook.drizrun_stage_finished(stage=info, ctx=ctx, result=result)
         if config.clean and not config.in_memory:
             for path in store.remove_persisted():

@@ -82,7 +82,11 @@ class BlotStage:
             log.debug("%s blotted with %s", key, params.interp)
             return key, keep_image(ctx, f"{key}_blt.fits", image, header)
 
-        blotted = dict(ordered_map(blot_chip, chips, num_cores=ctx.config.num_cores))
+        ctx.progress.start(self.name, len(chips))
+        blotted = {}
+        for key, ref in ordered_map(blot_chip, chips, num_cores=ctx.config.num_cores):
+            blotted[key] = ref
+            ctx.progress.advance()
         ctx.artifacts.put("blotted", blotted, stage=self.name, path=f"{ctx.config.output_root}_blotted.json",
                           files=written_files(blotted))
         return StageResult(message=f"median blotted onto {len(blotted)} chip(s) with {params.interp}",

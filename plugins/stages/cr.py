@@ -131,11 +131,13 @@ class CrStage:
                     ctx.add_product(Path(ctx.config.output_dir) / cleaned)
             return key, ref, found
 
+        ctx.progress.start(self.name, len(chips))
         for (exposure, chip), (key, ref, found) in zip(
             chips, ordered_map(detect, chips, num_cores=ctx.config.num_cores), strict=True
         ):
             masks[key] = ref
             total += int(np.count_nonzero(found))
+            ctx.progress.advance()
             if params.update_input_dq:
                 _flag_input_dq(chip, found, _cr_bit(ctx, exposure))
         ctx.artifacts.put("crmask", masks, stage=self.name, path=f"{ctx.config.output_root}_crmask.json",

@@ -118,6 +118,7 @@ class FinalStage:
 
         records = []
         cr_rejected = 0
+        ctx.progress.start(self.name, len(chips))
         # chips are read, masked and mapped on the worker threads; the drizzle itself adds
         # them into the one output in a fixed order, so the result does not depend on the cores
         for context_id, prepared in enumerate(ordered_map(prepare, chips, num_cores=ctx.config.num_cores)):
@@ -126,6 +127,7 @@ class FinalStage:
                          variance=prepared.variance if params.err else None, pixmap=prepared.pixmap)
             records.append(prepared.record)
             cr_rejected += prepared.cr_pixels
+            ctx.progress.advance()
         total_time = float(sum(e.exptime for e in exposures))
         err = None
         if params.err and outputs.var is not None:

@@ -98,7 +98,11 @@ class SepStage:
                 "read_noise": float(math.sqrt(np.mean([c.read_noise**2 for c in exposure.chips]))),
             }
 
-        images = dict(ordered_map(drizzle_exposure, exposures, num_cores=ctx.config.num_cores))
+        ctx.progress.start(self.name, len(exposures), "exposure")
+        images = {}
+        for root, entry in ordered_map(drizzle_exposure, exposures, num_cores=ctx.config.num_cores):
+            images[root] = entry
+            ctx.progress.advance()
         artifact = {"frame": {"header": header.tostring(), "shape": list(frame.shape)}, "images": images}
         ctx.artifacts.put("single", artifact, stage=self.name, path=f"{ctx.config.output_root}_single.json",
                           files=written_files(images))
