@@ -9,8 +9,12 @@ maximum resident set size from ``os.wait4``) are its own:
 * drizrun: ``drizrun.run([association], output=<dir>/<product>)``, every
   installed stage with its defaults;
 * AstroDrizzle (drizzlepac): defaults except ``updatewcs=False`` (the
-  simulated WCS is the truth) and ``num_cores=1`` (one process, so its peak
-  memory is measurable and both tools use one core).
+  simulated WCS is the truth) and ``num_cores`` from ``-n`` (default 1: one
+  process, so its peak memory is that process's own; with more, AstroDrizzle
+  forks workers and the figure is the largest single process).
+
+``-n N`` gives both tools N cores, ``--in-memory`` keeps both tools'
+intermediates in memory, ``--set stage.key=value`` passes drizrun parameters.
 
 The products are then scored with :mod:`drizrun.core.simulate.scoring`:
 
@@ -54,11 +58,15 @@ import numpy as np
 
 TOOLS = ("drizrun", "AstroDrizzle")
 
+#: Set from ``--in-memory`` (both tools keep intermediate products in memory).
+IN_MEMORY = os.environ.get("DRIZRUN_BENCH_IN_MEMORY") == "1"
+
 
 # -- the tools, each run in a child process -----------------------------------------------------
 
 
-def _child(tool: str, workdir: Path, association: str, output: str, report: Path) -> int:
+def _child(tool: str, workdir: Path, association: str, output: str, report: Path, num_cores: int = 1,
+           settings: tuple[str, ...] = ()) -> int:
     """Run one tool on the files in ``workdir`` and write its time (or its error) to ``report``."""
     os.chdir(workdir)
     started = time.perf_counter()
@@ -67,12 +75,14 @@ def _child(tool: str, workdir: Path, association: str, output: str, report: Path
         if tool == "drizrun":
             import drizrun
 
-            run = drizrun.run([association], output=str(workdir / output))
+            run = drizrun.run([association], output=str(workdir / output), num_cores=num_cores,
+                              settings=settings, in_memory=IN_MEMORY)
             result["stages"] = [[r.stage, r.status, r.elapsed] for r in run.history]
         else:
             from drizzlepac import astrodrizzle
 
-            astrodrizzle.AstroDrizzle(association, output=output, updatewcs=False, num_cores=1)
+            astrodrizzle.AstroDrizzle(association, output=output, updatewcs=False, num_cores=num_cores,
+                                      in_memory=IN_MEMORY)
         result["seconds"] = time.perf_counter() - started
     except BaseException as exc:  # noqa: BLE001  (any failure is reported in the table)
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -82,7 +92,8 @@ def _child(tool: str, workdir: Path, association: str, output: str, report: Path
     return 0 if "error" not in result else 1
 
 
-def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: float | None = None) -> dict[str, Any]:
+def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: float | None = None,
+             num_cores: int = 1, settings: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run ``tool`` in a child process; return its report with the peak memory in MB.
 
     The process is killed after ``timeout`` seconds (its report then says so).
@@ -98,6 +109,8 @@ def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: f
         association,
         output,
         str(report),
+        str(num_cores),
+        *(settings if tool == "drizrun" else ()),
     ]
     started = time.perf_counter()
     with open(log, "w") as stream:
@@ -348,7 +361,8 @@ def bench_instrument(instrument: str, args: argparse.Namespace, base: Path) -> s
         workdir.mkdir(parents=True)
         for path in (*visit.exposures, visit.association):
             shutil.copy(path, workdir / path.name)
-        result = run_tool(tool, workdir, visit.association.name, visit.product, timeout=args.timeout)
+        result = run_tool(tool, workdir, visit.association.name, visit.product, timeout=args.timeout,
+                          num_cores=args.num_cores, settings=tuple(args.settings))
         result["scores"] = {}
         try:
             truth.score(workdir, result["scores"])
@@ -380,8 +394,8 @@ def _shape(text: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--_child":
-        tool, workdir, association, output, report = argv[1:6]
-        return _child(tool, Path(workdir), association, output, Path(report))
+        tool, workdir, association, output, report, cores = argv[1:7]
+        return _child(tool, Path(workdir), association, output, Path(report), int(cores), tuple(argv[7:]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instruments", nargs="+", default=["ACS/WFC", "WFC3/UVIS"])
     parser.add_argument("--nexp", type=int, default=4, help="exposures per visit (default 4)")
@@ -394,7 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-astrodrizzle", action="store_true")
     parser.add_argument("--skip-drizrun", action="store_true")
     parser.add_argument("--timeout", type=float, help="seconds after which a tool's process is killed")
+    parser.add_argument("-n", "--num-cores", type=int, default=1, help="cores each tool may use (default 1)")
+    parser.add_argument("--in-memory", action="store_true", help="both tools keep intermediates in memory")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                        help="drizrun parameter (repeatable), e.g. --set final.kernel=turbo")
     args = parser.parse_args(argv)
+    if args.in_memory:
+        os.environ["DRIZRUN_BENCH_IN_MEMORY"] = "1"
     import warnings
 
     warnings.simplefilter("ignore")
