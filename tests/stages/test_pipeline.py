@@ -245,3 +245,17 @@ def test_bad_final_parameter_is_refused_before_any_work(visit, tmp_path):
     with pytest.raises(ConfigError, match="wht_type"):
         drizrun.run([visit.association], output=tmp_path / "bad", settings=["final.wht_type=EXPTIME"])
     assert not any(tmp_path.iterdir())
+
+
+def test_photometry_and_astrometry_against_the_truth(tmp_path):
+    """A larger visit scored like the visit benchmark, with looser bounds than its targets."""
+    from drizrun.core.simulate.truth import VisitTruth
+
+    visit = simulate("WFC3/UVIS", 4, tmp_path / "v", seed=21, chip_shape=(384, 768))
+    drizrun.run([visit.association], output=tmp_path / "o" / visit.product, num_cores=2)
+    scores = VisitTruth(visit).score(tmp_path / "o", {})
+    phot, astro, cr = scores["phot"], scores["astro"], scores["cr"]
+    assert phot.n_stars >= 8 and astro.n_stars >= 3
+    assert abs(phot.median_error) < 0.02
+    assert astro.median_offset < 0.05
+    assert cr.completeness > 0.93
