@@ -28,6 +28,7 @@ from .core.geometry import calc_pixmap
 from .core.hookspecs import hookimpl, hookspec
 from .core.kernelspec import KernelSpec
 from .core.params import in_range, param
+from .core.pipeline import process
 from .core.runner import RunResult, prepare, run
 from .core.session import Session
 from .core.simulate import simulate
@@ -47,6 +48,7 @@ __all__ = [
     "in_range",
     "param",
     "prepare",
+    "process",
     "run",
     "simulate",
 ]

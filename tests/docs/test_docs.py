@@ -103,3 +103,18 @@ def test_every_astrodrizzle_parameter_is_mapped_in_the_stage_reference():
     for target in parameter_targets():
         stage, key = target.split(".", 1)
         assert key in {p.name for p in session.stages[stage].params}, f"{target} is not a parameter"
+
+
+def test_every_pipeline_option_is_in_the_pipeline_section_of_the_user_guide():
+    from drizrun.core.pipeline.cli import build_parser as build_pipeline_parser
+
+    guide = _read("user-guide.md")
+    assert "\n## The pipeline driver\n" in guide, "docs/user-guide.md lacks the section 'The pipeline driver'"
+    section = guide.split("\n## The pipeline driver\n", 1)[1].split("\n## ", 1)[0]
+    for action in build_pipeline_parser()._actions:
+        for option in action.option_strings:
+            if option in ("-h", "--help"):
+                continue
+            assert f"`{option}" in section, f"docs/user-guide.md, 'The pipeline driver', does not document {option}"
+    for word in ("NEWPATH", "trailer", ".tra"):
+        assert word in section
