@@ -180,10 +180,27 @@ def combine_images(
     return result
 
 
+#: Stacks up to this deep are sorted with a compare-exchange network (fast for few
+#: images); deeper ones with ``np.sort``.
+NETWORK_MAX_DEPTH = 12
+
+
 def _sorted_unmasked(stack: np.ndarray, masked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sort each pixel's values with masked ones (as NaN) last; return values and counts."""
-    values = np.where(masked, np.float32(np.nan), stack)
-    return np.sort(values, axis=0), (~masked).sum(axis=0)
+    values = np.where(masked, np.float32(np.inf), stack)
+    depth = values.shape[0]
+    if depth <= NETWORK_MAX_DEPTH:
+        # odd-even transposition network: depth rounds of element-wise min/max
+        low = np.empty_like(values[0])
+        for round_ in range(depth):
+            for i in range(round_ % 2, depth - 1, 2):
+                np.minimum(values[i], values[i + 1], out=low)
+                np.maximum(values[i], values[i + 1], out=values[i + 1])
+                values[i] = low
+    else:
+        values.sort(axis=0)
+    values[np.isinf(values)] = np.nan  # masked values (every finite value is unmasked)
+    return values, (~masked).sum(axis=0)
 
 
 def _reject_and_combine(stack: np.ndarray, masked: np.ndarray, method: str, nlow: int, nhigh: int) -> np.ndarray:

@@ -200,6 +200,9 @@ class SkyStat:
         pixels outside are never used.
     binwidth : float
         Histogram bin width of the mode, in standard deviations.
+    max_samples : int or None
+        Statistics use at most about this many values, a regular subsample
+        of larger regions (None: all values).
     """
 
     statistic: str = attrs.field(default="median", validator=_check_statistic)
@@ -209,6 +212,7 @@ class SkyStat:
     lower: float | None = None
     upper: float | None = None
     binwidth: float = 0.1
+    max_samples: int | None = 2**20
 
     def usable(self, chip: SkyChip) -> NDArray[np.bool_]:
         """Pixels of `chip` that may enter a sky statistic: good, finite and inside the hard limits."""
@@ -223,7 +227,7 @@ class SkyStat:
     def stats(self, values: NDArray[np.floating]) -> ClippedStats:
         """Clipped statistics of already selected values (the hard limits are not applied here)."""
         return clipped_stats(values, nclip=self.nclip, lsigma=self.lsigma, usigma=self.usigma,
-                             binwidth=self.binwidth)
+                             binwidth=self.binwidth, max_samples=self.max_samples)
 
 
 #: AstroDrizzle's defaults: median, 5 clipping iterations at ±4 sigma, no hard limits.

@@ -19,6 +19,10 @@ from .imstats import clipped_stats
 __all__ = ["chip_static_mask"]
 
 
+#: Values the chip statistics are computed from (a regular subsample of larger chips).
+STAT_SAMPLES = 2**20
+
+
 def chip_static_mask(sci: ArrayLike, *, static_sig: float, nclip: int = 3) -> NDArray[np.bool_]:
     """Return the good-pixel mask of one chip (``True`` = good).
 
@@ -39,7 +43,7 @@ def chip_static_mask(sci: ArrayLike, *, static_sig: float, nclip: int = 3) -> ND
     """
     data = np.asarray(sci, dtype=np.float32)
     finite = np.isfinite(data)
-    stats = clipped_stats(data[finite], nclip=nclip, lsigma=3.0, usigma=3.0)
+    stats = clipped_stats(data[finite], nclip=nclip, lsigma=3.0, usigma=3.0, max_samples=STAT_SAMPLES)
     if stats.npix < 2 or not stats.stddev > 0:
         return finite
     threshold = stats.mode - static_sig * stats.stddev
