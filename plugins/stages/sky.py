@@ -130,11 +130,10 @@ def _measured_values(ctx: Any, params: SkyParams, exposures: Any) -> tuple[list[
     for exposure in exposures:
         row = []
         for chip in exposure.chips:
-            sci = np.asarray(chip.sci(), dtype=np.float32)
-            factor = rate_factor(chip)
+            sci = chip.sci()  # memory-mapped: statistics read only what they need
             good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip))
-            row.append(SkyChip(data=sci * np.float32(factor), good=good, wcs=chip.wcs,
-                               pixel_area=wcs_pixel_area(chip.wcs), label=f"{exposure.path.name}[SCI,{chip.extver}]"))
+            row.append(SkyChip(data=sci, good=good, wcs=chip.wcs, pixel_area=wcs_pixel_area(chip.wcs),
+                               label=f"{exposure.path.name}[SCI,{chip.extver}]", scale=rate_factor(chip)))
         chips.append(row)
     # hard limits are given in the chips' units; SkyChip data are electrons/s
     factors = [rate_factor(c) for e in exposures for c in e.chips]

@@ -123,8 +123,10 @@ class SkyChip:
     Attributes
     ----------
     data : ndarray, shape (ny, nx)
-        Pixel values in a brightness unit common to every chip of every
-        exposure (e.g. electrons/s per pixel).
+        Pixel values; times `scale` they are in a brightness unit common to
+        every chip of every exposure (e.g. electrons/s per pixel). A
+        memory-mapped array stays memory-mapped: only the pixels a statistic
+        needs are read and scaled.
     good : ndarray of bool, shape (ny, nx)
         ``True`` where a pixel may be used for the sky (DQ, static mask...).
         Non-finite values in `data` are unusable whatever `good` says.
@@ -134,6 +136,8 @@ class SkyChip:
         Area of one pixel, square arcseconds (see :func:`wcs_pixel_area`).
     label : str
         Name used in messages (``"j8bt06nyq_flt.fits[SCI,1]"``).
+    scale : float
+        Factor from `data` to the common unit (positive; default 1).
     """
 
     data: NDArray[np.floating] = attrs.field(converter=_as_2d_float, repr=False)
@@ -141,6 +145,7 @@ class SkyChip:
     wcs: Any = attrs.field(repr=False)
     pixel_area: float = attrs.field(converter=float, validator=_check_area)
     label: str = ""
+    scale: float = attrs.field(default=1.0, converter=float, validator=_check_area)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -219,9 +224,9 @@ class SkyStat:
         data = chip.data
         ok = chip.good & np.isfinite(data)
         if self.lower is not None:
-            ok &= data >= self.lower
+            ok &= data >= self.lower / chip.scale
         if self.upper is not None:
-            ok &= data <= self.upper
+            ok &= data <= self.upper / chip.scale
         return ok
 
     def stats(self, values: NDArray[np.floating]) -> ClippedStats:
@@ -308,12 +313,12 @@ def chip_sky(chip: SkyChip, *, stat: SkyStat = DEFAULT_STAT, box: int | None = N
                 cell = usable[y0:y0 + b, x0:x0 + b]
                 if cell.sum() < need:
                     continue
-                s = stat.stats(chip.data[y0:y0 + b, x0:x0 + b][cell])
+                s = stat.stats(chip.data[y0:y0 + b, x0:x0 + b][cell] * chip.scale)
                 v = s.value(stat.statistic)
                 if s.npix > 0 and math.isfinite(v) and (best is None or v < best.value(stat.statistic)):
                     best = s
     if best is None:
-        best = stat.stats(chip.data[usable])
+        best = stat.stats(chip.data[usable] * chip.scale)
     value = best.value(stat.statistic)
     if best.npix == 0 or not math.isfinite(value):
         return ChipSky(_NAN, _NAN, 0, f"{_chip_name(chip)}: no value left after clipping")
@@ -640,8 +645,8 @@ def _overlap_values(src: Sequence[SkyChip], dst: Sequence[SkyChip], src_caps: Se
             hit = np.zeros_like(inside)
             hit[inside] = ok_b
             free &= ~hit
-            src_chunks.append(values_a[hit].astype(np.float64) / a.pixel_area)
-            dst_chunks.append(b.data[yi[ok_b], xi[ok_b]].astype(np.float64) / b.pixel_area)
+            src_chunks.append(values_a[hit].astype(np.float64) * (a.scale / a.pixel_area))
+            dst_chunks.append(b.data[yi[ok_b], xi[ok_b]].astype(np.float64) * (b.scale / b.pixel_area))
     if not any_candidate:
         return None
     if not src_chunks:
