@@ -43,6 +43,11 @@ log = logging.getLogger("drizrun.geometry")
 #: Bytes per output pixel of a drizzle product: float32 SCI and WHT, int32 CTX.
 BYTES_PER_OUTPUT_PIXEL: int = 12
 
+# An automatic frame above _SPARSE_MIN_MPIX megapixels is refused when it is more
+# than _SPARSE_FACTOR times the area of its input chips.
+_SPARSE_MIN_MPIX = 100.0
+_SPARSE_FACTOR = 50.0
+
 
 def _positive_int_or_none(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is None:
@@ -246,6 +251,26 @@ def _guard(shape: tuple[int, int], limit_mpix: float) -> None:
         raise FrameTooLargeError((ny, nx), nx * ny * BYTES_PER_OUTPUT_PIXEL, limit_mpix)
 
 
+def _guard_sparse(shape: tuple[int, int], geos: Sequence[ChipGeometry], scale: float) -> None:
+    """Refuse a large automatic frame that the inputs would leave almost empty (inputs far apart on the sky)."""
+    ny, nx = shape
+    if nx * ny <= _SPARSE_MIN_MPIX * 1e6:
+        return
+    covered = 0.0
+    for geo in geos:
+        try:
+            chip_scale = linear_frame(geo)[0]
+        except GeometryError:
+            continue
+        covered += geo.shape[0] * geo.shape[1] * (chip_scale / scale) ** 2
+    if nx * ny > _SPARSE_FACTOR * covered:
+        raise GeometryError(
+            f"the inputs lie far apart on the sky: the output frame would be {nx} x {ny} pixels "
+            f"({nx * ny / 1e6:.1f} Mpix) while they cover about {covered / 1e6:.2f} Mpix of it; "
+            "drizzle each group of overlapping inputs separately, or give the frame size (wcs, outnx, outny)"
+        )
+
+
 _EXT = re.compile(r"^(?P<path>.*?)(\[(?P<ext>[^\]]+)\])?$")
 
 
@@ -338,6 +363,9 @@ def build_output_frame(
         Without chips, for a singular first WCS, or a bad ``refimage``.
     FrameTooLargeError
         If the frame would exceed ``params.max_mpix`` megapixels.
+    GeometryError
+        Also when a frame sized automatically would exceed 100 megapixels
+        while being more than 50 times the inputs' area (inputs far apart).
     """
     params = params or FrameParams()
     geos = [as_chip_geometry(c) for c in chips]
@@ -385,6 +413,8 @@ def build_output_frame(
     nx = params.outnx if custom and params.outnx else max(1, need[0])
     ny = params.outny if custom and params.outny else max(1, need[1])
     _guard((ny, nx), params.max_mpix)
+    if not (custom and (params.outnx or params.outny)):
+        _guard_sparse((ny, nx), geos, scale)
     if custom and params.crpix1 is not None:
         crpix = (float(params.crpix1), float(params.crpix2))
     else:

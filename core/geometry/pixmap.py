@@ -31,22 +31,31 @@ log = logging.getLogger("drizrun.geometry")
 
 #: Convergence tolerance of the inverse distortion, pixels.
 DEFAULT_TOL: float = 1e-9
-#: Most quasi-Newton iterations per row for the inverse distortion.
+#: Most quasi-Newton iterations per pixel for the inverse distortion.
 DEFAULT_MAXITER: int = 60
 
 _DEG = math.pi / 180.0
-#: Pixels per block handed to the kernel passes (their work arrays stay in cache).
-_BLOCK_PIXELS = 1 << 14
+#: Largest total, in pixels, of the SIP terms the kernel's per-row expansion in
+#: the D2IM y correction leaves out (see ``kernels/_pixmap.py``).
+_EXPANSION_TOL = 1e-11
+#: D2IM tables sampled more often than every this many grid columns go
+#: through the kernel's pixel-by-pixel ``forward_pixels`` (see ``kernels/_pixmap.py``).
+_MIN_RUN = 8.0
 
 Method = Literal["auto", "kernel", "astropy"]
 
 
-def _pack(model: TanModel) -> tuple[Any, ...]:
+def _pack(model: TanModel | None) -> tuple[Any, ...]:
     """The kernel's distortion pack of a model (see ``kernels/_pixmap.py``).
 
-    Returns ``(sip_ref, sip, k, tab_data, tab_geom, tab_index)``.
+    Returns ``(sip_ref, sip, k, tab_data, tab_geom, tab_index)``; ``None``
+    gives the pack of an undistorted frame.
     """
-    if model.sip_a is not None and model.sip_b is not None and model.sip_crpix is not None:
+    from ...kernels import native_array
+
+    f8 = np.float64
+    if model is not None and model.sip_a is not None and model.sip_b is not None \
+            and model.sip_crpix is not None:
         k = max(model.sip_a.shape[0], model.sip_b.shape[0], 2)
         grids = []
         for c in (model.sip_a, model.sip_b):
@@ -69,8 +78,10 @@ def _pack(model: TanModel) -> tuple[Any, ...]:
     chunks = [np.zeros(1)]
     geom = np.zeros((4, 6))
     index = np.zeros((4, 4), dtype=np.int64)
+    index[:, 2:] = 1
     offset = 1
-    for t, table in enumerate((*model.d2im, *model.cpdis)):
+    tables = () if model is None else (*model.d2im, *model.cpdis)
+    for t, table in enumerate(tables):
         if table is None:
             continue
         tny, tnx = table.data.shape
@@ -78,7 +89,75 @@ def _pack(model: TanModel) -> tuple[Any, ...]:
         geom[t] = (*table.crpix, *table.crval, 1.0 / table.cdelt[0], 1.0 / table.cdelt[1])
         index[t] = (1, offset, tnx, tny)
         offset += table.data.size
-    return sip_ref, sip, k, np.concatenate(chunks), geom.ravel(), index.ravel()
+    return (native_array(sip_ref, f8), native_array(sip, f8), int(k), native_array(np.concatenate(chunks), f8),
+            native_array(geom.ravel(), f8), native_array(index.ravel(), np.int64))
+
+
+def _d2im_rows(pack: tuple[Any, ...], xs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The D2IM tables of a pack interpolated along x at the 1-based columns `xs`.
+
+    Table 0 then table 1, each as its ``table ny x len(xs)`` values (one row
+    of zeros for an absent table), flattened: ``d2_rows`` of the kernel's
+    ``forward_pixels``.
+    """
+    _, _, _, data, geom, index = pack
+    parts = []
+    for t in (0, 1):
+        if not index[4 * t]:
+            parts.append(np.zeros(xs.shape[0]))
+            continue
+        off, tnx, tny = (int(v) for v in index[4 * t + 1: 4 * t + 4])
+        g = geom[6 * t: 6 * t + 6]
+        table = data[off: off + tnx * tny].reshape(tny, tnx)
+        dx = np.minimum(np.maximum((xs - g[2]) * g[4] + (g[0] - 1.0), 0.0), tnx - 1.0)
+        ix = np.minimum(dx.astype(np.int64), max(tnx - 2, 0))
+        ix1 = np.minimum(ix + 1, tnx - 1)
+        wx = dx - ix
+        parts.append((table[:, ix] * (1.0 - wx) + table[:, ix1] * wx).ravel())
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float64)
+
+
+def _dense_d2im(model: TanModel, sx: float) -> bool:
+    """Whether a D2IM table has a sample every few grid columns (short runs in ``forward``)."""
+    return any(t is not None and t.data.shape[1] > 1 and abs(t.cdelt[0]) < _MIN_RUN * abs(sx)
+               for t in model.d2im)
+
+
+def _expansion_terms(model: TanModel, k: int, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> int:
+    """How many terms of the kernel's SIP expansion in the D2IM y correction to evaluate.
+
+    Within a grid row the SIP offset is ``(u, v0 + e)``; the polynomials are
+    evaluated as ``sum(e**m * Q_m(u))``. Returns the smallest count whose
+    neglected terms are bounded by ``_EXPANSION_TOL`` pixels over the grid
+    (``|Q_m(u)|`` bounded with absolute coefficients at the largest ``|u|``
+    and ``|v0|``).
+    """
+    d2x, d2y = model.d2im
+    if k == 0 or d2y is None or model.sip_crpix is None:
+        return 1
+    e = float(np.max(np.abs(d2y.data)))
+    dxm = 0.0 if d2x is None else float(np.max(np.abs(d2x.data)))
+    ref_x, ref_y = model.sip_crpix
+    umax = max(abs(float(xs[0]) - ref_x), abs(float(xs[-1]) - ref_x)) + dxm
+    vmax = max(abs(float(ys[0]) - ref_y), abs(float(ys[-1]) - ref_y))
+    if not (math.isfinite(umax) and math.isfinite(vmax)):
+        return k
+    needed = 1
+    for c in (model.sip_a, model.sip_b):
+        assert c is not None
+        kc = c.shape[0]
+        bound = np.zeros(kc)
+        for p in range(kc):
+            for q in range(kc - p):
+                for m in range(q + 1):
+                    bound[m] += math.comb(q, m) * abs(float(c[p, q])) * umax ** p * vmax ** (q - m)
+        tail = 0.0
+        for m in range(kc - 1, 0, -1):
+            tail += bound[m] * e ** m
+            if tail > _EXPANSION_TOL:
+                needed = max(needed, m + 1)
+                break
+    return min(needed, k)
 
 
 def model_pixmap(
@@ -110,7 +189,7 @@ def model_pixmap(
     tol : float
         Convergence tolerance of the output's inverse distortion, pixels.
     maxiter : int
-        Most iterations of that inversion (per block of pixels).
+        Most iterations of that inversion (per pixel).
 
     Returns
     -------
@@ -127,157 +206,34 @@ def model_pixmap(
     if ny < 0 or nx < 0:
         raise GeometryError(f"pixel-map shape {shape} has a negative size")
     f8 = np.float64
-    in_lin = native_array([*src.crpix, *(src.cd * _DEG).ravel()], f8)
-    out_lin = native_array([*dst.crpix, *(np.linalg.inv(dst.cd) / _DEG).ravel()], f8)
-    rot = native_array((dst.native_to_celestial().T @ src.native_to_celestial()).ravel(), f8)
-
-    def pack(model: TanModel) -> tuple[Any, ...]:
-        sip_ref, sip, k, data, geom, index = _pack(model)
-        return (native_array(sip_ref, f8), native_array(sip, f8), int(k), native_array(data, f8),
-                native_array(geom, f8), native_array(index, np.int64))
-
-    in_pack = pack(src) if src.is_distorted else None
-    out_pack = pack(dst) if dst.is_distorted else None
     out = np.empty((ny, nx, 2), dtype=f8)
     if ny == 0 or nx == 0:
         return out
+    lin = native_array(np.concatenate([
+        [*src.crpix, *(src.cd * _DEG).ravel()],
+        (dst.native_to_celestial().T @ src.native_to_celestial()).ravel(),
+        [*dst.crpix, *(np.linalg.inv(dst.cd) / _DEG).ravel()],
+    ]), f8)
     x0, y0, sx, sy = (float(g) for g in grid)
+    if not all(math.isfinite(g) for g in (x0, y0, sx, sy)):
+        raise GeometryError(f"pixel-map grid {tuple(grid)} is not finite")
     xs = x0 + 1.0 + sx * np.arange(nx, dtype=f8)
-    # D2IM tables are sampled on the regular grid: interpolate them along x once
-    d2im_rows = (None, None) if in_pack is None else tuple(
-        _TableRows.build(in_pack, t, xs) if in_pack[5][4 * t] else None for t in (0, 1))
-    rows = max(1, _BLOCK_PIXELS // nx)
-    for i0 in range(0, ny, rows):
-        i1 = min(ny, i0 + rows)
-        n = (i1 - i0) * nx
-        px = np.tile(xs, i1 - i0)
-        py = np.repeat(y0 + 1.0 + sy * np.arange(i0, i1, dtype=f8), nx)
-        gx = np.empty(n, dtype=f8)
-        gy = np.empty(n, dtype=f8)
-        if in_pack is not None:
-            ys = y0 + 1.0 + sy * np.arange(i0, i1, dtype=f8)
-            d2im = tuple(None if r is None else r.at_rows(ys).ravel() for r in d2im_rows)
-            fx, fy, _, _, _ = _distort(module, in_pack, px, py, derivatives=False, d2im=d2im)
-            module.project(fx, fy, in_lin, rot, out_lin, gx, gy)
-        else:
-            module.project(px, py, in_lin, rot, out_lin, gx, gy)
-        if out_pack is not None:
-            gx, gy = _undistort(module, out_pack, gx, gy, tol, maxiter)
-        out[i0:i1, :, 0] = (gx - 1.0).reshape(i1 - i0, nx)
-        out[i0:i1, :, 1] = (gy - 1.0).reshape(i1 - i0, nx)
-    return out
-
-
-def _distort(
-    module: ModuleType, pack: tuple[Any, ...], px: NDArray[np.float64], py: NDArray[np.float64],
-    *, derivatives: bool, d2im: tuple[Any, Any] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], Any, Any, Any]:
-    """Focal-plane positions of 1-based pixels, and optionally the SIP derivatives there.
-
-    D2IM tables apply to the pixel position (or are given, already
-    interpolated, in `d2im`); SIP and CPDIS are evaluated at the
-    D2IM-corrected position and added to it.
-    """
-    sip_ref, sip, k, data, geom, index = pack
-    n = px.shape[0]
-    if index[0] or index[4]:
-        tx = px.copy()
-        ty = py.copy()
-        for t, dst in ((0, tx), (1, ty)):
-            if not index[4 * t]:
-                continue
-            if d2im is not None and d2im[t] is not None:
-                dst += d2im[t]
-            else:
-                module.add_table(dst, data, geom, index, t, px, py)
+    ys = y0 + 1.0 + sy * np.arange(ny, dtype=f8)
+    in_pack = _pack(src if src.is_distorted else None)
+    sip_ref, sip, k, data, geom, index = in_pack
+    nterms = _expansion_terms(src, k, xs, ys) if src.is_distorted else 1
+    flat = out.reshape(-1)
+    grid_arr = native_array([x0, y0, sx, sy], f8)
+    shift = 0.0 if dst.is_distorted else 1.0
+    if src.is_distorted and _dense_d2im(src, sx):
+        module.forward_pixels(flat, nx, grid_arr, lin, sip_ref, sip, k, nterms, _d2im_rows(in_pack, xs),
+                              data, geom, index, shift)
     else:
-        tx, ty = px, py
-    fx = tx.copy()
-    fy = ty.copy()
-    derivs = None
-    if k > 0:
-        u = tx - sip_ref[0]
-        v = ty - sip_ref[1]
-        acc = np.empty(n)
-        work = np.empty(n)
-        module.poly(sip, 0, k, u, v, acc, work)
-        fx += acc
-        module.poly(sip, k * k, k, u, v, acc, work)
-        fy += acc
-        if derivatives:
-            derivs = [np.empty(n) for _ in range(4)]
-            for i, d in enumerate(derivs):
-                module.poly(sip, (2 + i) * k * k, k, u, v, d, work)
-    if index[8]:
-        module.add_table(fx, data, geom, index, 2, tx, ty)
-    if index[12]:
-        module.add_table(fy, data, geom, index, 3, tx, ty)
-    return fx, fy, tx, ty, derivs
-
-
-class _TableRows:
-    """A lookup table interpolated along x at fixed columns, for a regular pixel grid.
-
-    On a regular grid the bilinear weights of a table separate: the table is
-    interpolated along x once per column, then every row is the same linear
-    combination of two of those interpolated table rows as the kernel's
-    bilinear formula computes (same operations, same order).
-    """
-
-    def __init__(self, rows: NDArray[np.float64], crval: float, icdelt: float, crpix0: float, tny: int) -> None:
-        self.rows = rows
-        self.crval = crval
-        self.icdelt = icdelt
-        self.crpix0 = crpix0
-        self.tny = tny
-
-    @classmethod
-    def build(cls, pack: tuple[Any, ...], t: int, xs: NDArray[np.float64]) -> _TableRows:
-        _, _, _, data, geom, index = pack
-        off, tnx, tny = (int(v) for v in index[4 * t + 1: 4 * t + 4])
-        g = geom[6 * t: 6 * t + 6]
-        table = data[off: off + tnx * tny].reshape(tny, tnx)
-        dx = np.minimum(np.maximum((xs - g[2]) * g[4] + (g[0] - 1.0), 0.0), tnx - 1.0)
-        ix = np.minimum(dx.astype(np.int64), max(tnx - 2, 0))
-        ix1 = np.minimum(ix + 1, tnx - 1)
-        wx = dx - ix
-        rows = table[:, ix] * (1.0 - wx) + table[:, ix1] * wx
-        return cls(rows, float(g[3]), float(g[5]), float(g[1] - 1.0), tny)
-
-    def at_rows(self, ys: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Table values on the grid rows at 1-based y positions `ys`, shape ``(len(ys), nx)``."""
-        dy = np.minimum(np.maximum((ys - self.crval) * self.icdelt + self.crpix0, 0.0), self.tny - 1.0)
-        iy = np.minimum(dy.astype(np.int64), max(self.tny - 2, 0))
-        iy1 = np.minimum(iy + 1, self.tny - 1)
-        wy = (dy - iy)[:, None]
-        return self.rows[iy] * (1.0 - wy) + self.rows[iy1] * wy
-
-
-def _undistort(
-    module: ModuleType, pack: tuple[Any, ...], gx: NDArray[np.float64], gy: NDArray[np.float64],
-    tol: float, maxiter: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """1-based pixels whose focal-plane positions are ``(gx, gy)``, by quasi-Newton iterations.
-
-    Pixels still moving by ``tol`` or more after `maxiter` steps are NaN.
-    """
-    n = gx.shape[0]
-    qx = gx.copy()
-    qy = gy.copy()
-    step = np.zeros(n)
-    zero = np.zeros(n)
-    for _ in range(maxiter):
-        fx, fy, _, _, d = _distort(module, pack, qx, qy, derivatives=True)
-        if d is None:
-            d = [zero, zero, zero, zero]
-        worst = module.newton_update(qx, qy, fx, fy, d[0], d[1], d[2], d[3], gx, gy, step)
-        if worst < tol:
-            break
-    with np.errstate(invalid="ignore"):
-        bad = ~(step < tol)
-    qx[bad] = np.nan
-    qy[bad] = np.nan
-    return qx, qy
+        module.forward(flat, nx, grid_arr, lin, sip_ref, sip, k, nterms, data, geom, index, shift)
+    if dst.is_distorted:
+        o_ref, o_sip, o_k, o_data, o_geom, o_index = _pack(dst)
+        module.invert(flat, o_ref, o_sip, o_k, o_data, o_geom, o_index, float(tol), int(maxiter), 1.0)
+    return out
 
 
 def _has_distortion(wcs: Any) -> bool:
