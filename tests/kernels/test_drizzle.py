@@ -433,3 +433,42 @@ def test_backends_agree(make_pixmap, load_kernel_module):
             results.append((img, wht, ctx, nmiss))
         for a, b in zip(*results):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("module_name,name,params", [
+    ("_square", "drizzle_square", (1.0, 1.0)),
+    ("_drizzle", "drizzle_turbo", (1.0, 1.0, 1.0)),
+])
+def test_compiled_kernels_release_the_gil(make_pixmap, load_kernel_module, module_name, name, params):
+    import threading
+    import time
+
+    module = load_kernel_module(module_name, "pythran")
+    n = 1024
+    data = _smooth_image(n, n, 8)
+    pixmap = make_pixmap(n, n, seed=13, shift=(5.0, 5.0))
+    shape = (n + 12, n + 12)
+    placeholders = (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
+                    np.zeros((1, 1), np.uint32), np.zeros((1, 1), np.uint32))
+    weights = np.ones((n, n), np.float32)
+    img, wht, ctx = _outputs(shape)
+    span = []
+
+    def work():
+        t0 = time.perf_counter()
+        getattr(module, name)(data, pixmap, weights, img, wht, ctx, *placeholders, 1, 0,
+                              np.int32(1), *params)
+        span.append((t0, time.perf_counter()))
+
+    thread = threading.Thread(target=work)
+    ticks = []
+    thread.start()
+    while thread.is_alive():  # the main thread runs while the kernel does not hold the GIL
+        ticks.append(time.perf_counter())
+    thread.join()
+    (t0, t1), = span
+    inside = [t for t in ticks if t0 < t < t1]
+    # With the GIL held, the main thread would stall for the whole call.
+    assert len(inside) > 100
+    gaps = np.diff([t0] + inside + [t1])
+    assert gaps.max() < 0.5 * (t1 - t0)
