@@ -386,21 +386,9 @@ _PLACEHOLDER_U32 = np.zeros((1, 1), np.uint32)
 _PLACEHOLDER_CTX = np.zeros((1, 1, 1), np.int32)
 
 
-_SOURCE_MODULES: dict[str, ModuleType] = {}
-
-
 def _drizzle_module(kernel: str) -> ModuleType:
-    """The module that runs drizzle `kernel`: the loaded one, or its source if it lacks the kernel.
-
-    The compiled ``_drizzle`` extension does not (yet) contain the square
-    kernel; it then runs from the ``.py`` source.
-    """
-    module = _MODULES["_drizzle"]
-    if hasattr(module, "drizzle_" + kernel.rstrip("23")):
-        return module
-    if "_drizzle" not in _SOURCE_MODULES:
-        _SOURCE_MODULES["_drizzle"] = _load_source("_drizzle")
-    return _SOURCE_MODULES["_drizzle"]
+    """The loaded module that runs drizzle `kernel` (``_square`` or ``_drizzle``)."""
+    return _MODULES["_square" if kernel == "square" else "_drizzle"]
 
 
 def drizzle_backend(kernel: str) -> str:

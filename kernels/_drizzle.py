@@ -1,5 +1,8 @@
 """Drizzle kernels: add one input image into output arrays through a pixel map.
 
+This module holds the turbo, point, gaussian and Lanczos kernels; the square
+kernel, which takes the same arguments, is in :mod:`drizrun.kernels._square`.
+
 Dtype contract
 --------------
 Every exported function takes, in this order:
@@ -47,6 +50,12 @@ the pure-Python implementation used when the extension is not built.
 import numpy as np
 
 
+def _ifloor(t):
+    """``floor(t)`` as an int, by truncation (no call to the C library's ``floor``)."""
+    k = int(t)
+    return k - int(k > t)
+
+
 def _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, jj, ii, v, v2, dqv, c,
                 flags, plane, bit):
     """Add one contribution of value `v` and weight `c` to output pixel (jj, ii)."""
@@ -68,184 +77,6 @@ def _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, jj, ii, v, v2, dqv, 
             out_ctx[plane, jj, ii] |= bit
         if flags & 4:
             out_dq[jj, ii] |= dqv
-
-
-def _clip_mean(a, b):
-    """Mean of ``clip(t, 0, 1)`` for ``t`` running linearly from `a` to `b` (``a <= b``).
-
-    With ``c0, c1`` the clipped end points, the integral of the clipped ramp
-    is ``(c1**2 - c0**2) / 2`` plus the length of the part above 1; written
-    as differences of clipped values it stays exact when ``b - a`` is tiny.
-    """
-    c0 = min(max(a, 0.0), 1.0)
-    c1 = min(max(b, 0.0), 1.0)
-    d = b - a
-    if d > 0.0:
-        return ((c1 - c0) * (c1 + c0) * 0.5 + max(b - max(a, 1.0), 0.0)) / d
-    return c0
-
-
-def _edge_piece(colbuf, xa, ya, xb, yb, cl, cr, by0, by1, my):
-    """Add one quadrilateral edge's signed area under it, per row, within column [cl, cr].
-
-    ``colbuf[r]`` accumulates, for output row ``by0 + r``, the integral over
-    the edge's x-extent inside the column of its height clipped to the row,
-    signed by the edge's x direction.
-    """
-    if xa == xb:
-        return
-    s = 1.0
-    if xa > xb:
-        s = -1.0
-        xa, xb = xb, xa
-        ya, yb = yb, ya
-    lo = max(xa, cl)
-    hi = min(xb, cr)
-    if hi <= lo:
-        return
-    slope = (yb - ya) / (xb - xa)
-    yl = ya + (lo - xa) * slope
-    yr = ya + (hi - xa) * slope
-    sw = s * (hi - lo)
-    ylo = min(yl, yr)
-    yhi = max(yl, yr)
-    # Rows entirely below the piece get its full width, rows it crosses the
-    # clipped-ramp integral, rows above nothing.
-    rb = int(np.floor(max(ylo, -1.0) + 0.5))
-    rt = int(np.floor(min(yhi, my + 1.0) + 0.5))
-    for iy in range(by0, min(rb, by1 + 1)):
-        colbuf[iy - by0] += sw
-    for iy in range(max(rb, by0), min(rt, by1) + 1):
-        base = iy - 0.5
-        colbuf[iy - by0] += sw * _clip_mean(ylo - base, yhi - base)
-
-
-# Not exported to Pythran: GCC 12 takes far too long (minutes, gigabytes) to
-# optimise this function's translation, so the compiled module omits it and
-# drizrun.kernels runs it from this source. Its export signature, once that is solved:
-#   signature: drizzle_square(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float)
-def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
-                   flags, plane, bit, pixfrac, iscale):
-    """Square kernel: exact overlap of the shrunken pixel's quadrilateral with output pixels.
-
-    Parameters
-    ----------
-    data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq, flags, plane, bit
-        See the module docstring.
-    pixfrac : float
-        Side of the shrunken input pixel, in input pixels, in (0, 1].
-    iscale : float
-        Factor applied to the data (its square to the variance).
-
-    Returns
-    -------
-    int
-        Number of input pixels that overlap no output pixel (or whose
-        corners could not be mapped).
-
-    Notes
-    -----
-    The corners ``(i -+ pixfrac/2, j -+ pixfrac/2)`` are mapped by bilinear
-    interpolation of the pixel map in the 2x2 cell of pixel centres that
-    contains them (the outermost cell is extrapolated beyond the edge pixel
-    centres); the interpolation is done along y once per row, then along x.
-    The area of the quadrilateral inside an output pixel follows from Green's theorem: for each output column, every
-    edge contributes the integral over its x-extent in that column of its
-    height clipped to each output row, signed by the edge direction. Rows
-    entirely below an edge piece get its full width; only the one or two
-    rows that the piece crosses need the clipped-ramp formula
-    (:func:`_clip_mean`). The contribution weight is
-    ``area / quad_area * weight``, so the weights of one input pixel sum to
-    its weight when the quadrilateral lies inside the output.
-    """
-    ny, nx = data.shape
-    my, mx = out_img.shape
-    nx2 = nx - 2
-    ny2 = ny - 2
-    dh = 0.5 * pixfrac
-    fs = np.float32(iscale)
-    fs2 = fs * fs
-    colbuf = np.zeros(my + 1)
-    # The pixel map interpolated along y to the corner rows y = j + dh, j - dh.
-    topx = np.zeros(nx)
-    topy = np.zeros(nx)
-    botx = np.zeros(nx)
-    boty = np.zeros(nx)
-    nmiss = 0
-    for j in range(ny):
-        jt = min(max(int(j + dh), 0), ny2)
-        ft = j + dh - jt
-        jb = min(max(int(j - dh), 0), ny2)
-        fb = j - dh - jb
-        for i in range(nx):
-            topx[i] = pixmap[jt, i, 0] * (1.0 - ft) + pixmap[jt + 1, i, 0] * ft
-            topy[i] = pixmap[jt, i, 1] * (1.0 - ft) + pixmap[jt + 1, i, 1] * ft
-            botx[i] = pixmap[jb, i, 0] * (1.0 - fb) + pixmap[jb + 1, i, 0] * fb
-            boty[i] = pixmap[jb, i, 1] * (1.0 - fb) + pixmap[jb + 1, i, 1] * fb
-        for i in range(nx):
-            # Interpolation cells along x of the left (i - dh) and right (i + dh) corners.
-            il = min(max(int(i - dh), 0), nx2)
-            fl = i - dh - il
-            ir = min(max(int(i + dh), 0), nx2)
-            fr = i + dh - ir
-            # Corners 0..3: top-left, top-right, bottom-right, bottom-left.
-            x0 = topx[il] * (1.0 - fl) + topx[il + 1] * fl
-            y0 = topy[il] * (1.0 - fl) + topy[il + 1] * fl
-            x1 = topx[ir] * (1.0 - fr) + topx[ir + 1] * fr
-            y1 = topy[ir] * (1.0 - fr) + topy[ir + 1] * fr
-            x2 = botx[ir] * (1.0 - fr) + botx[ir + 1] * fr
-            y2 = boty[ir] * (1.0 - fr) + boty[ir + 1] * fr
-            x3 = botx[il] * (1.0 - fl) + botx[il + 1] * fl
-            y3 = boty[il] * (1.0 - fl) + boty[il + 1] * fl
-            # Twice the signed area is the cross product of the diagonals;
-            # NaN or infinite corners make it non-finite.
-            jac = 0.5 * ((x1 - x3) * (y0 - y2) - (x0 - x2) * (y1 - y3))
-            ajac = abs(jac)
-            if not (ajac > 0.0 and ajac < 1e300):
-                nmiss += 1
-                continue
-            sgn = 1.0 if jac > 0.0 else -1.0
-            xmin = min(min(x0, x1), min(x2, x3))
-            xmax = max(max(x0, x1), max(x2, x3))
-            ymin = min(min(y0, y1), min(y2, y3))
-            ymax = max(max(y0, y1), max(y2, y3))
-            bx0 = int(np.floor(max(xmin, -1.0) + 0.5))
-            bx1 = int(np.floor(min(xmax, mx + 1.0) + 0.5))
-            by0 = int(np.floor(max(ymin, -1.0) + 0.5))
-            by1 = int(np.floor(min(ymax, my + 1.0) + 0.5))
-            bx0 = max(bx0, 0)
-            bx1 = min(bx1, mx - 1)
-            by0 = max(by0, 0)
-            by1 = min(by1, my - 1)
-            if bx0 > bx1 or by0 > by1:
-                nmiss += 1
-                continue
-            w = weights[j, i]
-            v = data[j, i] * fs
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
-            dqv = dq[j, i] if flags & 4 else np.uint32(0)
-            nrow = by1 - by0 + 1
-            hit = 0
-            for ix in range(bx0, bx1 + 1):
-                cl = ix - 0.5
-                cr = ix + 0.5
-                for r in range(nrow):
-                    colbuf[r] = 0.0
-                _edge_piece(colbuf, x0, y0, x1, y1, cl, cr, by0, by1, my)
-                _edge_piece(colbuf, x1, y1, x2, y2, cl, cr, by0, by1, my)
-                _edge_piece(colbuf, x2, y2, x3, y3, cl, cr, by0, by1, my)
-                _edge_piece(colbuf, x3, y3, x0, y0, cl, cr, by0, by1, my)
-                for r in range(nrow):
-                    area = colbuf[r] * sgn
-                    if area > 0.0:
-                        hit = 1
-                        c = np.float32(area / ajac * w)
-                        if c != 0.0:
-                            _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, by0 + r, ix,
-                                        v, v2, dqv, c, flags, plane, bit)
-            if hit == 0:
-                nmiss += 1
-    return nmiss
 
 
 #pythran export drizzle_turbo(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float, float)
@@ -294,10 +125,10 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
             xh = ox + pfo
             yl = oy - pfo
             yh = oy + pfo
-            ix0 = max(int(np.floor(max(xl, -1.0) + 0.5)), 0)
-            ix1 = min(int(np.floor(min(xh, mx + 1.0) + 0.5)), mx - 1)
-            iy0 = max(int(np.floor(max(yl, -1.0) + 0.5)), 0)
-            iy1 = min(int(np.floor(min(yh, my + 1.0) + 0.5)), my - 1)
+            ix0 = max(_ifloor(max(xl, -1.0) + 0.5), 0)
+            ix1 = min(_ifloor(min(xh, mx + 1.0) + 0.5), mx - 1)
+            iy0 = max(_ifloor(max(yl, -1.0) + 0.5), 0)
+            iy1 = min(_ifloor(min(yh, my + 1.0) + 0.5), my - 1)
             w = weights[j, i]
             v = data[j, i] * fs
             v2 = var[j, i] * fs2 if flags & 2 else fs2
@@ -354,8 +185,8 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
             if not (ox >= -0.5 and ox < mx - 0.5 and oy >= -0.5 and oy < my - 0.5):
                 nmiss += 1
                 continue
-            ix = int(np.floor(ox + 0.5))
-            iy = int(np.floor(oy + 0.5))
+            ix = int(ox + 0.5)  # floor: ox + 0.5 >= 0 here
+            iy = int(oy + 0.5)
             if ix >= mx or iy >= my:  # x + 0.5 rounded up to the edge
                 nmiss += 1
                 continue
@@ -401,6 +232,7 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     pfo = max(2.5 * pixfrac / 2.3548 / scale_ratio, 1.2 / scale_ratio)
     efac = (2.3548 * 2.3548) * (scale_ratio * scale_ratio) / (pixfrac * pixfrac) / 2.0
     es = efac / np.pi
+    gx = np.zeros(int(2.0 * pfo) + 4)
     fs = np.float32(iscale)
     fs2 = fs * fs
     nmiss = 0
@@ -411,10 +243,10 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
             if not (abs(ox) < 1e15 and abs(oy) < 1e15):
                 nmiss += 1
                 continue
-            ix0 = max(int(np.floor(max(ox - pfo, -1.0) + 0.5)), 0)
-            ix1 = min(int(np.floor(min(ox + pfo, mx + 1.0) + 0.5)), mx - 1)
-            iy0 = max(int(np.floor(max(oy - pfo, -1.0) + 0.5)), 0)
-            iy1 = min(int(np.floor(min(oy + pfo, my + 1.0) + 0.5)), my - 1)
+            ix0 = max(_ifloor(max(ox - pfo, -1.0) + 0.5), 0)
+            ix1 = min(_ifloor(min(ox + pfo, mx + 1.0) + 0.5), mx - 1)
+            iy0 = max(_ifloor(max(oy - pfo, -1.0) + 0.5), 0)
+            iy1 = min(_ifloor(min(oy + pfo, my + 1.0) + 0.5), my - 1)
             if ix0 > ix1 or iy0 > iy1:
                 nmiss += 1
                 continue
@@ -422,11 +254,16 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
             v = data[j, i] * fs
             v2 = var[j, i] * fs2 if flags & 2 else fs2
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
+            # exp(-(dx**2 + dy**2) efac) = exp(-dx**2 efac) exp(-dy**2 efac):
+            # one exponential per column and one per row.
+            for ix in range(ix0, ix1 + 1):
+                ddx = ox - ix
+                gx[ix - ix0] = np.exp(-(ddx * ddx) * efac)
             for iy in range(iy0, iy1 + 1):
                 ddy = oy - iy
+                gy = es * np.exp(-(ddy * ddy) * efac)
                 for ix in range(ix0, ix1 + 1):
-                    ddx = ox - ix
-                    g = np.float32(es * np.exp(-(ddx * ddx + ddy * ddy) * efac))
+                    g = np.float32(gy * gx[ix - ix0])
                     c = np.float32(g * w)
                     if c != 0.0:
                         _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
@@ -434,36 +271,33 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     return nmiss
 
 
-def _lanczos_weights(buf, t0, n, order, rot):
-    """Fill ``buf[:n]`` with the Lanczos window at ``t0, t0 - step, t0 - 2*step, ...``.
+def _lanczos_table(order, nper):
+    """``L(k / nper)`` for ``k = 0 .. order * nper + 1``, with ``L(t) = sinc(t) sinc(t / order)``.
 
-    ``L(t) = sinc(t) sinc(t / order)`` for ``|t| < order``, else 0.
-    ``rot = (step, cos(pi step), sin(pi step), cos(pi step / order),
-    sin(pi step / order))``: the sines are advanced by rotation, so only four
-    transcendental functions are evaluated per call.
+    The last two entries (``t >= order``) are 0.
     """
     a = float(order)
-    step = rot[0]
-    cd1 = rot[1]
-    sd1 = rot[2]
-    cd2 = rot[3]
-    sd2 = rot[4]
-    norm = a / (np.pi * np.pi)
-    s1 = np.sin(np.pi * t0)
-    c1 = np.cos(np.pi * t0)
-    s2 = np.sin(np.pi * t0 / a)
-    c2 = np.cos(np.pi * t0 / a)
+    table = np.zeros(order * nper + 2)
+    table[0] = 1.0
+    for k in range(1, order * nper):
+        t = k / nper
+        table[k] = a * np.sin(np.pi * t) * np.sin(np.pi * t / a) / (np.pi * np.pi * t * t)
+    return table
+
+
+def _lanczos_weights(buf, t0, n, step, table, nper, umax):
+    """Fill ``buf[:n]`` with the Lanczos window at ``t0, t0 - step, t0 - 2*step, ...``.
+
+    Linear interpolation in `table` (:func:`_lanczos_table` with `nper`
+    samples per unit); ``umax = order * nper`` maps ``|t| >= order`` to 0.
+    """
     for k in range(n):
-        t = t0 - k * step
-        if abs(t) >= a:
-            buf[k] = 0.0
-        elif abs(t) < 1e-7:
-            buf[k] = 1.0 - (np.pi * t) ** 2 * (1.0 + 1.0 / (a * a)) / 6.0
-        else:
-            buf[k] = norm * s1 * s2 / (t * t)
-        # sin(x - d) = sin x cos d - cos x sin d;  cos(x - d) = cos x cos d + sin x sin d
-        s1, c1 = s1 * cd1 - c1 * sd1, c1 * cd1 + s1 * sd1
-        s2, c2 = s2 * cd2 - c2 * sd2, c2 * cd2 + s2 * sd2
+        u = abs(t0 - k * step) * nper
+        if u > umax:
+            u = umax
+        iu = int(u)
+        f = u - iu
+        buf[k] = table[iu] * (1.0 - f) + table[iu + 1] * f
 
 
 #pythran export drizzle_lanczos(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, int, float, float)
@@ -492,7 +326,8 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
     -----
     Output pixel centres at offset ``(dx, dy)`` receive
     ``L(dx * scale_ratio) * L(dy * scale_ratio) * weight`` with
-    ``L(t) = sinc(t) sinc(t / a)``, evaluated exactly (no look-up table).
+    ``L(t) = sinc(t) sinc(t / a)``, interpolated linearly in a table of 1024
+    samples per unit (within 5e-7 of the exact value).
     The kernel has negative lobes and is not normalised: flux is not
     conserved.
     """
@@ -502,8 +337,10 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
     nbuf = int(2.0 * pfo) + 4
     wx = np.zeros(nbuf)
     wy = np.zeros(nbuf)
-    rot = np.array([scale_ratio, np.cos(np.pi * scale_ratio), np.sin(np.pi * scale_ratio),
-                    np.cos(np.pi * scale_ratio / order), np.sin(np.pi * scale_ratio / order)])
+    # 1024 samples per unit: linear interpolation is within 5e-7 of the exact window.
+    nper = 1024
+    table = _lanczos_table(order, nper)
+    umax = float(order * nper)
     fs = np.float32(iscale)
     fs2 = fs * fs
     nmiss = 0
@@ -514,15 +351,15 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
             if not (abs(ox) < 1e15 and abs(oy) < 1e15):
                 nmiss += 1
                 continue
-            ix0 = max(int(np.floor(max(ox - pfo, -1.0) + 0.5)), 0)
-            ix1 = min(int(np.floor(min(ox + pfo, mx + 1.0) + 0.5)), mx - 1)
-            iy0 = max(int(np.floor(max(oy - pfo, -1.0) + 0.5)), 0)
-            iy1 = min(int(np.floor(min(oy + pfo, my + 1.0) + 0.5)), my - 1)
+            ix0 = max(_ifloor(max(ox - pfo, -1.0) + 0.5), 0)
+            ix1 = min(_ifloor(min(ox + pfo, mx + 1.0) + 0.5), mx - 1)
+            iy0 = max(_ifloor(max(oy - pfo, -1.0) + 0.5), 0)
+            iy1 = min(_ifloor(min(oy + pfo, my + 1.0) + 0.5), my - 1)
             if ix0 > ix1 or iy0 > iy1:
                 nmiss += 1
                 continue
-            _lanczos_weights(wx, (ox - ix0) * scale_ratio, ix1 - ix0 + 1, order, rot)
-            _lanczos_weights(wy, (oy - iy0) * scale_ratio, iy1 - iy0 + 1, order, rot)
+            _lanczos_weights(wx, (ox - ix0) * scale_ratio, ix1 - ix0 + 1, scale_ratio, table, nper, umax)
+            _lanczos_weights(wy, (oy - iy0) * scale_ratio, iy1 - iy0 + 1, scale_ratio, table, nper, umax)
             w = float(weights[j, i])
             v = data[j, i] * fs
             v2 = var[j, i] * fs2 if flags & 2 else fs2

@@ -411,24 +411,64 @@ def test_non_conserving_kernels_warn(make_pixmap, kernels_on, kernel):
 
 
 def test_backends_agree(make_pixmap, load_kernel_module):
-    compiled = load_kernel_module("_drizzle", "pythran")
-    source = load_kernel_module("_drizzle", "python")
     n = 24
     data = _smooth_image(n, n, 7)
     pixmap = make_pixmap(n, n, seed=12, shift=(5.0, 5.0))
     shape = (n + 12, n + 12)
     placeholders = (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
                     np.zeros((1, 1), np.uint32), np.zeros((1, 1), np.uint32))
-    for name, params in [("drizzle_square", (0.8, 1.0)), ("drizzle_turbo", (0.8, 1.0, 1.0)),
-                         ("drizzle_point", (1.0,)), ("drizzle_gaussian", (0.8, 1.0, 1.0)),
-                         ("drizzle_lanczos", (3, 1.0, 1.0))]:
-        if not hasattr(compiled, name):  # the square kernel is not compiled
-            continue
+    for module_name, name, params in [
+        ("_square", "drizzle_square", (0.8, 1.0)),
+        ("_drizzle", "drizzle_turbo", (0.8, 1.0, 1.0)),
+        ("_drizzle", "drizzle_point", (1.0,)),
+        ("_drizzle", "drizzle_gaussian", (0.8, 1.0, 1.0)),
+        ("_drizzle", "drizzle_lanczos", (3, 1.0, 1.0)),
+    ]:
         results = []
-        for module in (compiled, source):
+        for backend in ("pythran", "python"):
+            module = load_kernel_module(module_name, backend)
             img, wht, ctx = _outputs(shape)
             nmiss = getattr(module, name)(data, pixmap, np.ones((n, n), np.float32), img, wht, ctx,
                                           *placeholders, 1, 0, np.int32(1), *params)
             results.append((img, wht, ctx, nmiss))
         for a, b in zip(*results):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("module_name,name,params", [
+    ("_square", "drizzle_square", (1.0, 1.0)),
+    ("_drizzle", "drizzle_turbo", (1.0, 1.0, 1.0)),
+])
+def test_compiled_kernels_release_the_gil(make_pixmap, load_kernel_module, module_name, name, params):
+    import threading
+    import time
+
+    module = load_kernel_module(module_name, "pythran")
+    n = 1024
+    data = _smooth_image(n, n, 8)
+    pixmap = make_pixmap(n, n, seed=13, shift=(5.0, 5.0))
+    shape = (n + 12, n + 12)
+    placeholders = (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
+                    np.zeros((1, 1), np.uint32), np.zeros((1, 1), np.uint32))
+    weights = np.ones((n, n), np.float32)
+    img, wht, ctx = _outputs(shape)
+    span = []
+
+    def work():
+        t0 = time.perf_counter()
+        getattr(module, name)(data, pixmap, weights, img, wht, ctx, *placeholders, 1, 0,
+                              np.int32(1), *params)
+        span.append((t0, time.perf_counter()))
+
+    thread = threading.Thread(target=work)
+    ticks = []
+    thread.start()
+    while thread.is_alive():  # the main thread runs while the kernel does not hold the GIL
+        ticks.append(time.perf_counter())
+    thread.join()
+    (t0, t1), = span
+    inside = [t for t in ticks if t0 < t < t1]
+    # With the GIL held, the main thread would stall for the whole call.
+    assert len(inside) > 100
+    gaps = np.diff([t0] + inside + [t1])
+    assert gaps.max() < 0.5 * (t1 - t0)
