@@ -47,16 +47,42 @@ def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -
             os.fsync(handle.fileno())
         os.replace(tmp, dest)
     except OSError as exc:
+        code, strerror = _cause(exc)
+        if code is None and _no_space_left(dest.parent):
+            code = errno.ENOSPC
         _discard(tmp)
-        if exc.errno == errno.ENOSPC:
+        if code in (errno.ENOSPC, errno.EDQUOT):
             raise ProcessingError(f"disk full while writing {dest}; nothing was written there") from exc
-        if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            raise ProcessingError(f"cannot write {dest}: {exc.strerror}") from exc
+        if code in (errno.EACCES, errno.EROFS, errno.EPERM):
+            raise ProcessingError(f"cannot write {dest}: {strerror}") from exc
         raise ProcessingError(f"cannot write {dest}: {exc}") from exc
     except BaseException:
         _discard(tmp)
         raise
     return dest
+
+
+def _cause(exc: OSError) -> tuple[int | None, str | None]:
+    """The errno and message of `exc` or of the OSError it wraps.
+
+    astropy re-raises a failed write as a new ``OSError`` without errno
+    ("Not enough space on disk: ..."), chained to the original one, which
+    itself may have none (numpy's ``tofile``: "N requested and M written").
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            return seen.errno, seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return None, None
+
+
+def _no_space_left(directory: Path) -> bool:
+    """Whether the file system of `directory` has no block left for this user."""
+    try:
+        return os.statvfs(directory).f_bavail == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _discard(tmp: Path) -> None:

@@ -75,13 +75,14 @@ def _add_column(out_img, out_wht, out_ctx, colbuf, nrow, by0, ix, scale, v, flag
     """Add the areas of one column (times `scale`) as contributions of value `v`.
 
     Only the image, weight and context are updated (no variance, no DQ).
-    Returns 1 if any area was positive, else 0.
+    Returns 1 if any overlap area was positive (even with a zero weight), else 0.
     """
     hit = 0
     for r in range(nrow):
+        if colbuf[r] > 0.0:
+            hit = 1  # the pixel lands on the output, whatever its weight
         area = colbuf[r] * scale
         if area > 0.0:
-            hit = 1
             c = np.float32(area)
             if c != 0.0:
                 jj = by0 + r
@@ -103,9 +104,10 @@ def _add_column_full(out_img, out_wht, out_ctx, out_var, out_dq, colbuf, nrow, b
     """:func:`_add_column` with variance and DQ propagation as selected by `flags`."""
     hit = 0
     for r in range(nrow):
+        if colbuf[r] > 0.0:
+            hit = 1  # the pixel lands on the output, whatever its weight
         area = colbuf[r] * scale
         if area > 0.0:
-            hit = 1
             c = np.float32(area)
             if c != 0.0:
                 jj = by0 + r

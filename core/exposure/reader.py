@@ -6,10 +6,13 @@ and the problem:
 
 * the file is not readable FITS, or is truncated (shorter than its headers
   declare, not a whole number of 2880-byte blocks, or a cut gzip stream);
-* there is no SCI extension, or a SCI extension has no DQ partner;
+* a header is damaged (the primary header runs into an extension, or
+  whole blocks after the last readable extension cannot be parsed);
+* there is no SCI extension, a SCI extension has no DQ partner, or its DQ or
+  ERR array has another shape;
 * EXPTIME is missing, not a number, or not positive;
 * BUNIT names a unit drizrun does not know;
-* a SCI array is entirely NaN (or has no pixels);
+* a SCI array is entirely NaN or infinite (or has no pixels);
 * astropy cannot build the WCS (with its SIP, D2IM and CPDIS distortion from
   the file's own extensions), or the WCS is not celestial.
 
@@ -154,6 +157,11 @@ def _check_complete(path: Path, hdul: Any) -> None:
             f"{path}: the file is truncated or damaged ({size} bytes is not a whole number of "
             f"{_FITS_BLOCK}-byte FITS blocks)"
         )
+    if "XTENSION" in hdul[0].header:
+        raise InputError(
+            f"{path}[0]: the primary header is damaged (its END card is missing, so it runs into the next extension)"
+        )
+    end = 0
     for index, hdu in enumerate(hdul):
         header = hdu.header
         naxis = int(header.get("NAXIS", 0))
@@ -170,6 +178,11 @@ def _check_complete(path: Path, hdul: Any) -> None:
             raise InputError(
                 f"{path}[{name}]: the file is truncated ({size} bytes; this extension's data end at byte {end})"
             )
+    if size - end >= _FITS_BLOCK:
+        raise InputError(
+            f"{path}: the header of extension {len(hdul)} (at byte {-(-end // _FITS_BLOCK) * _FITS_BLOCK}) "
+            f"is damaged; {size - end} bytes after extension {len(hdul) - 1} cannot be read"
+        )
 
 
 def _gzip_size(path: Path) -> int:
@@ -194,7 +207,20 @@ def _sci_versions(path: Path, hdul: Any) -> list[int]:
     for extver in versions:
         if ("DQ", extver) not in names:
             raise InputError(f"{path}[DQ,{extver}]: extension missing (every SCI extension needs its DQ)")
+        shape = _data_shape(hdul["SCI", extver].header)
+        for extname in ("DQ", "ERR"):
+            if (extname, extver) in names:
+                other = _data_shape(hdul[extname, extver].header)
+                if other != shape:
+                    raise InputError(
+                        f"{path}[{extname},{extver}]: shape {other} does not match the SCI array's {shape}"
+                    )
     return versions
+
+
+def _data_shape(header: Mapping[str, Any]) -> tuple[int, ...]:
+    naxis = int(header.get("NAXIS", 0))
+    return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
 
 
 def _read_chip(
@@ -264,7 +290,7 @@ def _wcs(where: str, header: Any, hdul: Any) -> Any:
 
 
 def _check_pixels(where: str, hdu: Any, shape: tuple[int, int]) -> None:
-    """Refuse a chip without pixels, shorter than declared, or entirely NaN (``hdu``: an HDU or its array)."""
+    """Refuse a chip without pixels, shorter than declared, or without a finite pixel (``hdu``: an HDU or its array)."""
     if shape[0] <= 0 or shape[1] <= 0:
         raise InputError(f"{where}: the science array has no pixels (NAXIS1 x NAXIS2 = {shape[1]} x {shape[0]})")
     try:
@@ -278,7 +304,7 @@ def _check_pixels(where: str, hdu: Any, shape: tuple[int, int]) -> None:
                 )
             finite = False
             for start in range(0, shape[0], _ROWS_PER_NAN_BLOCK):
-                if not np.isnan(np.asarray(data[start : start + _ROWS_PER_NAN_BLOCK])).all():
+                if np.isfinite(np.asarray(data[start : start + _ROWS_PER_NAN_BLOCK])).any():
                     finite = True
                     break
     except InputError:
@@ -286,7 +312,8 @@ def _check_pixels(where: str, hdu: Any, shape: tuple[int, int]) -> None:
     except (OSError, ValueError, TypeError, EOFError, IndexError) as exc:
         raise InputError(f"{where}: data cannot be read, the file is probably truncated ({_reason(exc)})") from exc
     if not finite:
-        raise InputError(f"{where}: every science pixel is NaN")
+        kind = "NaN" if np.isnan(np.asarray(data)).all() else "NaN or infinite"
+        raise InputError(f"{where}: every science pixel is {kind}")
 
 
 def _gain_and_noise(primary: Mapping[str, Any], instrument: Any) -> tuple[float, float]:

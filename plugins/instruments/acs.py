@@ -28,7 +28,7 @@ _WFC_ROWS = (
     DefaultsRow(
         1,
         {
-            "sky": {"method": "match", "bits": 16},
+            "sky": {"method": "globalmin+match", "bits": 16},
             "sep": {"kernel": "turbo", "bits": 336},
             "median": {"combine_type": "minmed", "combine_nhigh": 1},
             "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
@@ -39,7 +39,7 @@ _WFC_ROWS = (
     DefaultsRow(
         2,
         {
-            "sky": {"method": "match", "bits": 80},
+            "sky": {"method": "globalmin+match", "bits": 80},
             "sep": {"kernel": "square", "bits": 336},
             "median": {"combine_type": "minmed", "combine_nhigh": 1},
             "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
@@ -50,7 +50,7 @@ _WFC_ROWS = (
     DefaultsRow(
         6,
         {
-            "sky": {"method": "match", "bits": 80},
+            "sky": {"method": "globalmin+match", "bits": 80},
             "sep": {"kernel": "square", "bits": 336},
             "median": {"combine_type": "median", "combine_nhigh": 1},
             "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},

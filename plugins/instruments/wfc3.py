@@ -40,7 +40,7 @@ WFC3_UVIS = HSTDetector(
         DefaultsRow(
             1,
             {
-                "sky": {"method": "match", "bits": 80},
+                "sky": {"method": "globalmin+match", "bits": 80},
                 "sep": {"kernel": "square", "bits": 336},
                 "median": {"combine_type": "minmed", "combine_nhigh": 1},
                 "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
@@ -51,7 +51,7 @@ WFC3_UVIS = HSTDetector(
         DefaultsRow(
             2,
             {
-                "sky": {"method": "match", "bits": 80},
+                "sky": {"method": "globalmin+match", "bits": 80},
                 "sep": {"kernel": "square", "bits": 336},
                 "median": {"combine_type": "minmed", "combine_nhigh": 1},
                 "cr": {"snr": (3.5, 3.0), "scale": (1.5, 1.2)},
@@ -62,7 +62,7 @@ WFC3_UVIS = HSTDetector(
         DefaultsRow(
             6,
             {
-                "sky": {"method": "match", "bits": 80},
+                "sky": {"method": "globalmin+match", "bits": 80},
                 "sep": {"kernel": "square", "bits": 336},
                 "median": {"combine_type": "median", "combine_nhigh": 1},
                 "cr": {"snr": (3.5, 3.0), "scale": (1.2, 0.7)},
@@ -88,7 +88,7 @@ WFC3_IR = HSTDetector(
         DefaultsRow(
             1,
             {
-                "sky": {"method": "match", "bits": 16},
+                "sky": {"method": "globalmin+match", "bits": 16},
                 "sep": {"kernel": "square", "bits": 16},
                 "median": {"combine_type": "minmed", "combine_nhigh": 1},
                 "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
@@ -99,7 +99,7 @@ WFC3_IR = HSTDetector(
         DefaultsRow(
             2,
             {
-                "sky": {"method": "match", "bits": 16},
+                "sky": {"method": "globalmin+match", "bits": 16},
                 "sep": {"kernel": "turbo", "bits": 65535},
                 "median": {"combine_type": "minmed", "combine_nhigh": 1},
                 "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
@@ -110,7 +110,7 @@ WFC3_IR = HSTDetector(
         DefaultsRow(
             4,
             {
-                "sky": {"method": "match", "bits": 16},
+                "sky": {"method": "globalmin+match", "bits": 16},
                 "sep": {"kernel": "turbo", "bits": 528},
                 "median": {"combine_type": "median", "combine_nhigh": 1},
                 "cr": {"snr": (5.0, 4.0), "scale": (3.0, 2.4)},
