@@ -11,7 +11,8 @@ maximum resident set size from ``os.wait4``) are its own:
 * AstroDrizzle (drizzlepac): defaults except ``updatewcs=False`` (the
   simulated WCS is the truth) and ``num_cores`` from ``-n`` (default 1: one
   process, so its peak memory is that process's own; with more, AstroDrizzle
-  forks workers and the figure is the largest single process).
+  forks workers and the figure is the largest single process). Peak memory is
+  GNU time's maximum resident set size of the tool's process.
 
 ``-n N`` gives both tools N cores, ``--in-memory`` keeps both tools'
 intermediates in memory, ``--set stage.key=value`` passes drizrun parameters.
@@ -98,7 +99,12 @@ def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: f
     """
     report = workdir / f"_{tool}_report.json"
     log = workdir / f"_{tool}.log"
+    peak_file = workdir / f"_{tool}_peak_kb.txt"
+    # Linux carries a process's peak RSS across exec, so a child forked from this (large)
+    # process would report at least our own size: GNU time measures its own fresh child.
+    timer = ["/usr/bin/time", "-o", str(peak_file), "-f", "%M"] if Path("/usr/bin/time").exists() else []
     command = [
+        *timer,
         sys.executable,
         str(Path(__file__).resolve()),
         "--_child",
@@ -130,7 +136,13 @@ def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: f
     elif not result:
         result["error"] = f"the process ended with status {process.returncode} without a report (see {log})"
     result["process_seconds"] = elapsed
-    result["peak_mb"] = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+    peak_kb = usage.ru_maxrss  # kilobytes on Linux
+    if peak_file.is_file():
+        try:
+            peak_kb = int(peak_file.read_text().split()[-1])
+        except (ValueError, IndexError):
+            pass
+    result["peak_mb"] = peak_kb / 1024.0
     result["log"] = str(log)
     return result
 
