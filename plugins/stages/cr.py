@@ -101,7 +101,8 @@ class CrStage:
             if key not in blotted:
                 raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
             to_e = np.float32(chip.to_electrons)
-            data = np.asarray(chip.sci(), dtype=np.float32) * to_e
+            with np.errstate(invalid="ignore"):  # non-finite pixels are never flagged
+                data = np.asarray(chip.sci(), dtype=np.float32) * to_e
             model = load_image(ctx, blotted[key]).astype(np.float32) * to_e
             if params.noise == "err":
                 err = chip.err()

@@ -99,7 +99,8 @@ class FinalStage:
             sci = np.asarray(chip.sci(), dtype=np.float32)
             cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
             good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
-            rate = (sci - np.float32(subtracted)) * np.float32(factor)
+            with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked below
+                rate = (sci - np.float32(subtracted)) * np.float32(factor)
             variance = _variance(chip, sci, factor, computed)
             weights = _weights(params, chip, variance, factor, computed)
             weights[~good] = 0.0

@@ -76,7 +76,8 @@ class SepStage:
                 _, subtracted = chip_sky(sky, key)
                 sci = chip.sci()
                 good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip))
-                rate = ((np.asarray(sci, dtype=np.float32) - np.float32(subtracted)) * np.float32(factor))
+                with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked below
+                    rate = (np.asarray(sci, dtype=np.float32) - np.float32(subtracted)) * np.float32(factor)
                 rate[~good] = 0.0
                 weights = good.astype(np.float32) * np.float32(exposure.exptime)
                 missed += drizzle_chip(ctx, chip, frame, rate, weights, outputs,

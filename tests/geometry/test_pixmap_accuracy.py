@@ -94,8 +94,9 @@ def test_drizzle_convention_identity():
     w = rotated_frame(synthetic_chip(), rot=0.0, size=50)
     pm = calc_pixmap(w, w)
     y, x = np.indices((50, 50), dtype=float)
-    np.testing.assert_allclose(pm[..., 0], x, atol=1e-9)
-    np.testing.assert_allclose(pm[..., 1], y, atol=1e-9)
+    # 1e-8: astropy's round trip (the pure-Python build's path) is good to about 1.3e-9
+    np.testing.assert_allclose(pm[..., 0], x, atol=1e-8)
+    np.testing.assert_allclose(pm[..., 1], y, atol=1e-8)
 
 
 def test_far_hemisphere_is_nan():
