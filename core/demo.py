@@ -24,7 +24,8 @@ from .stage import CANONICAL_STAGES
 
 __all__ = ["CrScore", "DemoReport", "format_demo", "run_demo", "score_cr_masks"]
 
-#: A cosmic-ray pixel counts as detectable when it received this many times the read noise.
+#: A cosmic-ray pixel counts as detectable when it received this many times the noise of a
+#: source-free pixel (sky, dark current and read noise).
 DETECTABLE_SIGMA = 5.0
 
 
@@ -35,7 +36,8 @@ class CrScore:
     Attributes
     ----------
     detectable : int
-        True cosmic-ray pixels with at least ``DETECTABLE_SIGMA`` times the read noise.
+        True cosmic-ray pixels with at least ``DETECTABLE_SIGMA`` times the noise of a
+        source-free pixel.
     found : int
         Pixels the pipeline flagged.
     recovered : int
@@ -165,7 +167,7 @@ def _score_run(config: Any, visit: Any) -> CrScore | None:
     if not isinstance(refs, Mapping):
         return None
     masks = {key: _cosmic_rays(config.output_dir, ref) for key, ref in refs.items()}
-    return score_cr_masks(masks, visit.cr_masks, read_noise=_read_noise(visit))
+    return score_cr_masks(masks, visit.cr_masks, noise=_noise(visit))
 
 
 def _cosmic_rays(directory: Path, ref: Any) -> np.ndarray:
@@ -177,17 +179,22 @@ def _cosmic_rays(directory: Path, ref: Any) -> np.ndarray:
     return np.asarray(ref) == 0
 
 
-def _read_noise(visit: Any) -> float:
+def _noise(visit: Any) -> float:
+    """Noise in electrons of a source-free pixel of the visit's exposures."""
     from .simulate import PROFILES
+    from .simulate.scoring import cosmic_ray_sigma
 
-    return PROFILES[visit.spec.instrument].mean_read_noise
+    profile = PROFILES[visit.spec.instrument]
+    exptime = visit.spec.exptime or profile.default_exptime
+    return cosmic_ray_sigma(sky_rate=profile.sky_rate, dark_rate=profile.dark_rate, exptime=exptime,
+                            read_noise=profile.mean_read_noise)
 
 
 _KEY = re.compile(r"(?P<root>[a-z0-9]{9})\D*?(?P<chip>\d+)\D*$", re.IGNORECASE)
 
 
 def score_cr_masks(
-    found: Mapping[str, np.ndarray], truth_files: tuple[Path, ...], *, read_noise: float
+    found: Mapping[str, np.ndarray], truth_files: tuple[Path, ...], *, noise: float
 ) -> CrScore | None:
     """Compare flagged cosmic-ray pixels with the simulator's truth.
 
@@ -198,8 +205,8 @@ def score_cr_masks(
         exposure's root name and the chip number (``"idrz0101q_sci1"``).
     truth_files : tuple of Path
         The simulator's ``truth/<root>_crtruth.fits`` files.
-    read_noise : float
-        Read noise in electrons (sets what is detectable).
+    noise : float
+        Noise of a source-free pixel in electrons (sets what is detectable).
 
     Returns
     -------
@@ -226,7 +233,7 @@ def score_cr_masks(
         if flagged.shape != charge.shape:
             continue
         matched = True
-        significant = charge > DETECTABLE_SIGMA * max(read_noise, 1.0)
+        significant = charge > DETECTABLE_SIGMA * max(noise, 1.0)
         detectable += int(significant.sum())
         found_total += int(flagged.sum())
         recovered += int((flagged & significant).sum())
@@ -274,8 +281,8 @@ def format_demo(report: DemoReport) -> str:
     if report.cr is not None:
         cr = report.cr
         lines.append(
-            f"cosmic rays: {cr.recovered} of {cr.detectable} detectable pixels found "
-            f"({100 * cr.completeness:.1f}%), {cr.false} flagged pixels without a cosmic ray"
+            f"cosmic rays: {cr.recovered} of {cr.detectable} pixels hit above {DETECTABLE_SIGMA:.0f} sigma found "
+            f"({100 * cr.completeness:.1f}%); {cr.false} other pixels flagged (hot pixels, noise)"
         )
     if report.products:
         lines.append("products:")

@@ -26,25 +26,25 @@ def test_demo_runs_every_installed_stage(tmp_path):
 
 
 def test_cr_score_against_the_truth(uvis_visit):
-    read_noise = PROFILES["WFC3/UVIS"].mean_read_noise
+    noise = PROFILES["WFC3/UVIS"].mean_read_noise
     perfect, half, noisy = {}, {}, {}
     for path in uvis_visit.cr_masks:
         with fits.open(path) as hdul:
             root = hdul[0].header["ROOTNAME"]
             for ver in (1, 2):
                 charge = hdul["CRCHARGE", ver].data
-                significant = charge > DETECTABLE_SIGMA * read_noise
+                significant = charge > DETECTABLE_SIGMA * noise
                 perfect[f"{root}_sci{ver}_crmask"] = significant
                 rows = np.arange(charge.shape[0])[:, None] < charge.shape[0] // 2
                 half[f"{root}_sci{ver}"] = significant & rows
                 wrong = np.zeros_like(significant)
                 wrong[0, :10] = charge[0, :10] == 0
                 noisy[f"{root}.{ver}"] = significant | wrong
-    score = score_cr_masks(perfect, uvis_visit.cr_masks, read_noise=read_noise)
+    score = score_cr_masks(perfect, uvis_visit.cr_masks, noise=noise)
     assert score.completeness == 1.0 and score.false == 0 and score.found == score.detectable > 100
-    assert 0.3 < score_cr_masks(half, uvis_visit.cr_masks, read_noise=read_noise).completeness < 0.7
-    assert score_cr_masks(noisy, uvis_visit.cr_masks, read_noise=read_noise).false > 0
-    assert score_cr_masks({"unrelated": np.zeros((2, 2))}, uvis_visit.cr_masks, read_noise=read_noise) is None
+    assert 0.3 < score_cr_masks(half, uvis_visit.cr_masks, noise=noise).completeness < 0.7
+    assert score_cr_masks(noisy, uvis_visit.cr_masks, noise=noise).false > 0
+    assert score_cr_masks({"unrelated": np.zeros((2, 2))}, uvis_visit.cr_masks, noise=noise) is None
 
 
 class _ThresholdCr:
