@@ -24,7 +24,7 @@ import pytest
 
 from .session import Session
 
-__all__ = ["make_exposure", "make_session", "write_exposure"]
+__all__ = ["default_sigint", "make_exposure", "make_session", "write_exposure"]
 
 
 def write_exposure(
@@ -131,3 +131,17 @@ def make_session() -> Iterator[Callable[..., Session]]:
 def make_exposure() -> Callable[..., Path]:
     """Factory fixture wrapping :func:`write_exposure`."""
     return write_exposure
+
+
+def default_sigint() -> None:
+    """Give SIGINT its default action again (a ``preexec_fn`` for subprocesses in tests).
+
+    A test run started as a background job inherits SIGINT ignored, and an
+    ignored SIGINT stays ignored across ``exec``, so a child that a test means
+    to interrupt would never see it; with this the child gets Python's usual
+    ``KeyboardInterrupt``.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+

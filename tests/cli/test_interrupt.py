@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from drizrun.core.testing import default_sigint
+
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -18,7 +20,8 @@ def _drizrun(args, env_extra):
     env = {**os.environ, "PYTHONPATH": str(TESTS), **env_extra}
     code = "import sys; from drizrun.core.cli import main; sys.exit(main())"
     return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
 
 
 @pytest.mark.parametrize(("sig", "status", "word"), [(signal.SIGTERM, 143, "terminated"),

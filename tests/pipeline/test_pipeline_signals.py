@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from drizrun.core.testing import default_sigint
+
 TESTS = Path(__file__).resolve().parents[1]
 
 # the real command, with the slow-writing test stage as the only stage
@@ -31,7 +33,8 @@ def test_signal_during_a_newpath_run(make_exposure, tmp_path, sig, status, word)
     path = [str(TESTS), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "DRIZRUN_TEST_SLOW": "30"}
     proc = subprocess.Popen([sys.executable, "-c", _CODE, "-n", "1", "-p", "fake_plugins.slow", str(source),
-                             str(newpath)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             str(newpath)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + 30
     while not list((newpath / "e0").glob(".*.part")) if (newpath / "e0").exists() else True:
         assert proc.poll() is None, proc.communicate()

@@ -29,6 +29,7 @@ from astropy.io import fits
 
 from drizrun.core.cli import main
 from drizrun.core.simulate import simulate
+from drizrun.core.testing import default_sigint
 
 TESTS = Path(__file__).resolve().parents[1]
 FAST = ["--set", "sep.kernel=turbo", "--set", "final.kernel=turbo"]
@@ -362,7 +363,8 @@ def _start(args: list[str], delay: float) -> subprocess.Popen[str]:
     }
     code = "import sys; from drizrun.core.cli import main; sys.exit(main())"
     return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
 
 
 @pytest.mark.parametrize(("sig", "status", "word"), [(signal.SIGINT, 130, "interrupted"),
