@@ -41,5 +41,5 @@ def test_astrodrizzle_accepts_a_simulated_visit(tmp_path, monkeypatch):
     assert np.isfinite(science).any()
     found = {name: fits.getdata(work / name) == 0 for name in os.listdir(work) if name.endswith("_crmask.fits")}
     assert len(found) == 8
-    score = score_cr_masks(found, visit.cr_masks, read_noise=PROFILES["WFC3/UVIS"].mean_read_noise)
+    score = score_cr_masks(found, visit.cr_masks, noise=PROFILES["WFC3/UVIS"].mean_read_noise)
     assert score is not None and score.completeness > 0.4
