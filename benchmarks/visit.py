@@ -55,6 +55,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from stagetimes import drizrun_stage_times, format_stage_times, read_astrodrizzle_times
+
 TOOLS = ("drizrun", "AstroDrizzle")
 
 #: Set from ``--in-memory`` (both tools keep intermediate products in memory).
@@ -287,7 +289,12 @@ def bench_instrument(instrument: str, args: argparse.Namespace, base: Path) -> s
         f"({len(truth.stars.ra)} stars, {visit.n_cosmic_ray_events} cosmic-ray events, "
         f"simulated in {simulated:.1f} s, CR σ = {truth.cr_sigma:.1f} e-)"
     )
-    return format_table(title, results, agreement)
+    stage_times = {
+        "drizrun": drizrun_stage_times(results["drizrun"].get("stages", []), results["drizrun"]["seconds"])
+        if "drizrun" in results and "error" not in results["drizrun"] else {},
+        "AstroDrizzle": read_astrodrizzle_times(root / "astrodrizzle") if "AstroDrizzle" in results else {},
+    }
+    return "\n".join(filter(None, [format_table(title, results, agreement), format_stage_times(stage_times)]))
 
 
 def _shape(text: str) -> tuple[int, int]:
