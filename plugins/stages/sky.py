@@ -78,6 +78,10 @@ class SkyParams:
                             validator=_optional_positive_int)
     step: int = param(4, doc="Sampling step in pixels when measuring overlaps for matching.",
                       validator=in_range(1, 64))
+    match_samples: int = param(2**17, doc="Most sample pixels per chip when measuring overlaps for "
+                                          "matching: larger chips are sampled with a coarser step "
+                                          "than sky.step (0: no limit).",
+                               validator=in_range(0, None))
     subtract: bool = param(True, doc="Subtract the sky before drizzling (skysub); false only measures it.")
     user_value: float | None = param(None, doc="With method user: the sky of every chip, in its units "
                                                "(skyuser).")
@@ -144,7 +148,7 @@ def _measured_values(ctx: Any, params: SkyParams, exposures: Any) -> tuple[list[
                    lower=None if params.lower is None else params.lower * f,
                    upper=None if params.upper is None else params.upper * f, binwidth=params.binwidth)
     method = params.method
-    result = _compute(chips, method, stat, params)
+    result = _compute(chips, method, stat, params, ctx.config.num_cores)
     if result.match is not None:
         log.info("sky matching: %s", result.match.summary())
         if method == "match" and not result.match.connected:
@@ -152,12 +156,12 @@ def _measured_values(ctx: Any, params: SkyParams, exposures: Any) -> tuple[list[
             log.warning("sky matching could not link every exposure (%s); using %s",
                         result.match.summary(), fallback)
             method = fallback
-            result = _compute(chips, method, stat, params)
+            result = _compute(chips, method, stat, params, ctx.config.num_cores)
         elif method == "globalmin+match" and not result.match.connected:
             log.warning("sky matching could not link every exposure (%s); using globalmin",
                         result.match.summary())
             method = "globalmin"
-            result = _compute(chips, method, stat, params)
+            result = _compute(chips, method, stat, params, ctx.config.num_cores)
     for exposure, reason in zip(exposures, result.reasons, strict=True):
         if reason:
             log.info("%s: %s", exposure.rootname, reason)
@@ -167,15 +171,18 @@ def _measured_values(ctx: Any, params: SkyParams, exposures: Any) -> tuple[list[
     return values, method
 
 
-def _compute(chips: list[list[SkyChip]], method: str, stat: SkyStat, params: SkyParams) -> SkyResult:
+def _compute(chips: list[list[SkyChip]], method: str, stat: SkyStat, params: SkyParams,
+             num_cores: int) -> SkyResult:
     try:
-        return compute_sky(chips, method, stat=stat, box=params.box, step=params.step)
+        return compute_sky(chips, method, stat=stat, box=params.box, step=params.step,
+                           max_samples=params.match_samples, num_cores=num_cores)
     except (ValueError, np.linalg.LinAlgError) as exc:
         if "match" not in method:
             raise ProcessingError(f"sky {method} failed: {exc}") from exc
         fallback = "globalmin" if "globalmin" in method else "localmin"
         log.warning("sky %s failed (%s); using %s", method, exc, fallback)
-        return compute_sky(chips, fallback, stat=stat, box=params.box, step=params.step)
+        return compute_sky(chips, fallback, stat=stat, box=params.box, step=params.step,
+                           max_samples=params.match_samples, num_cores=num_cores)
 
 
 def _user_values(params: SkyParams, exposures: Any) -> list[list[float]]:

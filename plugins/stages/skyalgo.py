@@ -58,6 +58,7 @@ from ...core.geometry.errors import UnsupportedWcsError
 from ...core.geometry.footprint import chip_footprint, sky_unit_vectors
 from ...core.geometry.pixmap import astropy_pixmap, calc_pixmap, model_pixmap
 from ...core.geometry.wcsmodel import TanModel
+from ...core.parallel import ordered_map
 from .imstats import ClippedStats, clipped_stats
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "global_min_sky",
     "local_min_sky",
     "match_sky",
+    "sampling_step",
     "wcs_pixel_area",
 ]
 
@@ -415,8 +417,15 @@ class SkyResult:
         return [[c.per_pixel(s) for c in chips] for s, chips in zip(self.sky, exposures, strict=True)]
 
 
+def _own_skies(exposures: Sequence[Sequence[SkyChip]], stat: SkyStat, box: int | None,
+               num_cores: int) -> tuple[ExposureSky, ...]:
+    """Every exposure's own sky, exposures measured side by side on `num_cores` threads."""
+    return tuple(ordered_map(lambda chips: exposure_sky(chips, stat=stat, box=box), exposures,
+                             num_cores=num_cores))
+
+
 def local_min_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT_STAT,
-                  box: int | None = None) -> SkyResult:
+                  box: int | None = None, num_cores: int = 1) -> SkyResult:
     """``localmin``: each exposure's sky is the lowest sky of its chips.
 
     Parameters
@@ -427,18 +436,20 @@ def local_min_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEF
         The statistic.
     box : int, optional
         Cell size for :func:`chip_sky`.
+    num_cores : int
+        Exposures measured side by side on this many threads (same result).
 
     Returns
     -------
     SkyResult
         NaN with a reason for an exposure without a usable pixel.
     """
-    own = tuple(exposure_sky(chips, stat=stat, box=box) for chips in exposures)
+    own = _own_skies(exposures, stat, box, num_cores)
     return SkyResult("localmin", tuple(e.value for e in own), tuple(e.reason for e in own), own)
 
 
 def global_min_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT_STAT,
-                   box: int | None = None) -> SkyResult:
+                   box: int | None = None, num_cores: int = 1) -> SkyResult:
     """``globalmin``: the lowest exposure sky, for every exposure.
 
     Parameters
@@ -449,6 +460,8 @@ def global_min_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DE
         The statistic.
     box : int, optional
         Cell size for :func:`chip_sky`.
+    num_cores : int
+        Exposures measured side by side on this many threads (same result).
 
     Returns
     -------
@@ -456,7 +469,7 @@ def global_min_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DE
         Every exposure gets the same value, also one without a usable pixel
         (its reason says so); all NaN when no exposure has a usable pixel.
     """
-    own = tuple(exposure_sky(chips, stat=stat, box=box) for chips in exposures)
+    own = _own_skies(exposures, stat, box, num_cores)
     values = [e.value for e in own if math.isfinite(e.value)]
     if not values:
         reason = "no exposure has a usable sky pixel"
@@ -580,6 +593,29 @@ def _sample_offset(step: int) -> int:
     return step // 2
 
 
+def sampling_step(shape: tuple[int, int], step: int, max_samples: int) -> int:
+    """Sampling step of a chip for matching: `step`, or coarser to keep within `max_samples`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The chip's ``(ny, nx)``.
+    step : int
+        The finest step.
+    max_samples : int
+        Most samples (``ceil(ny / s) * ceil(nx / s)`` roughly ``ny * nx / s**2``); 0 for no limit.
+
+    Returns
+    -------
+    int
+        The smallest ``s >= step`` with ``ny * nx <= max_samples * s**2``.
+    """
+    ny, nx = shape
+    if max_samples <= 0 or ny * nx <= max_samples * step * step:
+        return step
+    return max(step, math.ceil(math.sqrt(ny * nx / max_samples)))
+
+
 def _sampled_pixmap(src: SkyChip, dst: SkyChip, step: int) -> NDArray[np.float64]:
     """Positions in `dst` of every `step`-th pixel of `src`.
 
@@ -608,11 +644,11 @@ def _sampled_pixmap(src: SkyChip, dst: SkyChip, step: int) -> NDArray[np.float64
 
 
 def _overlap_values(src: Sequence[SkyChip], dst: Sequence[SkyChip], src_caps: Sequence[Any],
-                    dst_caps: Sequence[Any], step: int, usable: dict[int, NDArray[np.bool_]],
+                    dst_caps: Sequence[Any], steps: dict[int, int], usable: dict[int, NDArray[np.bool_]],
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Paired values per unit area where sample pixels of `src` land on pixels of `dst`.
 
-    Every `step`-th pixel of each `src` chip is mapped into the `dst` chips;
+    Every ``steps[id(chip)]``-th pixel of each `src` chip is mapped into the `dst` chips;
     where both it and the `dst` pixel it lands on (nearest pixel centre) are
     usable, the pair of values is kept. Returns ``(src_values, dst_values)``,
     or ``None`` when no chip pair can overlap (cap test).
@@ -620,12 +656,13 @@ def _overlap_values(src: Sequence[SkyChip], dst: Sequence[SkyChip], src_caps: Se
     src_chunks: list[NDArray[np.float64]] = []
     dst_chunks: list[NDArray[np.float64]] = []
     any_candidate = False
-    o = _sample_offset(step) if step > 1 else 0
     for a, cap_a in zip(src, src_caps, strict=True):
         targets = [b for b, cap_b in zip(dst, dst_caps, strict=True) if _may_overlap(cap_a, cap_b)]
         if not targets:
             continue
         any_candidate = True
+        step = steps[id(a)]
+        o = _sample_offset(step) if step > 1 else 0
         free = usable[id(a)][o::step, o::step].copy()  # usable samples without a partner so far
         if not free.any():
             continue
@@ -672,12 +709,14 @@ def _components(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
 
 
 def match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT_STAT, step: int = 4,
-              min_pixels: int = 25, rcond: float = 1e-12) -> MatchResult:
+              min_pixels: int = 25, rcond: float = 1e-12, max_samples: int = 0,
+              num_cores: int = 1) -> MatchResult:
     """``match``: relative sky offsets from the overlaps of every pair of exposures.
 
     For every pair (i, j), every `step`-th pixel (in x and y) of every chip of
-    i is mapped into the chips of j through the exact pixel maps (full
-    distortion of both), and likewise j's into i's. Where a sample pixel and
+    i (a coarser step on chips with more than `max_samples` samples) is mapped
+    into the chips of j through the exact pixel maps (full distortion of
+    both), and likewise j's into i's. Where a sample pixel and
     the pixel it lands on (nearest centre) are both usable, the two values
     form a pair: ``a_ij`` is the clipped statistic of i's values of all pairs
     and ``a_ji`` that of j's values. Both statistics are thus taken at the
@@ -704,6 +743,13 @@ def match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT
         Fewest values a pair's statistics need to enter the system.
     rcond : float
         Relative cut-off of small singular values for the pseudo-inverse.
+    max_samples : int
+        Most sample pixels of one chip (0: no limit): a chip with more pixels
+        than ``max_samples * step**2`` is sampled with the smallest step that
+        keeps it within the limit (see :func:`sampling_step`).
+    num_cores : int
+        Pairs of exposures measured side by side on this many threads (the
+        result does not depend on it).
 
     Returns
     -------
@@ -718,35 +764,37 @@ def match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT
         raise ValueError(f"match step must be a positive number of pixels, got {step}")
     n = len(exposures)
     usable = {id(c): stat.usable(c) for chips in exposures for c in chips}
+    steps = {id(c): sampling_step(c.shape, step, max_samples) for chips in exposures for c in chips}
     caps = [[_cap(c) for c in chips] for chips in exposures]
     has_pixels = [any(usable[id(c)].any() for c in chips) for chips in exposures]
 
-    pairs: list[PairSky] = []
+    def measure_pair(ij: tuple[int, int]) -> PairSky | None:
+        i, j = ij
+        forward = _overlap_values(exposures[i], exposures[j], caps[i], caps[j], steps, usable)
+        if forward is None:
+            return None
+        backward = _overlap_values(exposures[j], exposures[i], caps[j], caps[i], steps, usable)
+        if backward is None:
+            backward = (np.empty(0), np.empty(0))
+        vi = np.concatenate([forward[0], backward[1]])
+        vj = np.concatenate([forward[1], backward[0]])
+        if vi.size == 0:
+            return None
+        si = stat.stats(vi)
+        sj = stat.stats(vj)
+        ai = si.value(stat.statistic)
+        aj = sj.value(stat.statistic)
+        used = (math.isfinite(ai) and math.isfinite(aj)
+                and si.npix >= min_pixels and sj.npix >= min_pixels)
+        return PairSky(i, j, ai, aj, si.npix, sj.npix, used)
+
+    candidates = [(i, j) for i in range(n) for j in range(i + 1, n) if has_pixels[i] and has_pixels[j]]
+    pairs = [p for p in ordered_map(measure_pair, candidates, num_cores=num_cores) if p is not None]
     overlapped_only_thinly: dict[int, list[int]] = {k: [] for k in range(n)}
-    for i in range(n):
-        for j in range(i + 1, n):
-            if not (has_pixels[i] and has_pixels[j]):
-                continue
-            forward = _overlap_values(exposures[i], exposures[j], caps[i], caps[j], step, usable)
-            if forward is None:
-                continue
-            backward = _overlap_values(exposures[j], exposures[i], caps[j], caps[i], step, usable)
-            if backward is None:
-                backward = (np.empty(0), np.empty(0))
-            vi = np.concatenate([forward[0], backward[1]])
-            vj = np.concatenate([forward[1], backward[0]])
-            if vi.size == 0:
-                continue
-            si = stat.stats(vi)
-            sj = stat.stats(vj)
-            ai = si.value(stat.statistic)
-            aj = sj.value(stat.statistic)
-            used = (math.isfinite(ai) and math.isfinite(aj)
-                    and si.npix >= min_pixels and sj.npix >= min_pixels)
-            pairs.append(PairSky(i, j, ai, aj, si.npix, sj.npix, used))
-            if not used:
-                overlapped_only_thinly[i].append(j)
-                overlapped_only_thinly[j].append(i)
+    for p in pairs:
+        if not p.used:
+            overlapped_only_thinly[p.i].append(p.j)
+            overlapped_only_thinly[p.j].append(p.i)
 
     used_pairs = [p for p in pairs if p.used]
     lap = np.zeros((n, n))
@@ -812,7 +860,8 @@ def match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT
 
 def global_min_match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkyStat = DEFAULT_STAT,
                          box: int | None = None, step: int = 4, min_pixels: int = 25,
-                         rcond: float = 1e-12, match: MatchResult | None = None) -> SkyResult:
+                         rcond: float = 1e-12, match: MatchResult | None = None, max_samples: int = 0,
+                         num_cores: int = 1) -> SkyResult:
     """``globalmin+match``: matched offsets raised to the lowest sky they allow.
 
     ``sky_i = δ_i + min_k(own_k - δ_k)`` over the exposures k of i's group,
@@ -830,7 +879,7 @@ def global_min_match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkySta
         The statistic.
     box : int, optional
         Cell size for :func:`chip_sky` (the exposures' own skies).
-    step, min_pixels, rcond
+    step, min_pixels, rcond, max_samples, num_cores
         As for :func:`match_sky`.
     match : MatchResult, optional
         A matching of the same exposures already computed.
@@ -839,9 +888,10 @@ def global_min_match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkySta
     -------
     SkyResult
     """
-    own = tuple(exposure_sky(chips, stat=stat, box=box) for chips in exposures)
+    own = _own_skies(exposures, stat, box, num_cores)
     if match is None:
-        match = match_sky(exposures, stat=stat, step=step, min_pixels=min_pixels, rcond=rcond)
+        match = match_sky(exposures, stat=stat, step=step, min_pixels=min_pixels, rcond=rcond,
+                          max_samples=max_samples, num_cores=num_cores)
     if len(match.delta) != len(own):
         raise ValueError(f"a matching of {len(match.delta)} exposures given for {len(own)}")
     sky = [e.value for e in own]
@@ -860,7 +910,7 @@ def global_min_match_sky(exposures: Sequence[Sequence[SkyChip]], *, stat: SkySta
 
 def compute_sky(exposures: Sequence[Sequence[SkyChip]], method: SkyMethod, *, stat: SkyStat = DEFAULT_STAT,
                 box: int | None = None, step: int = 4, min_pixels: int = 25,
-                rcond: float = 1e-12) -> SkyResult:
+                rcond: float = 1e-12, max_samples: int = 0, num_cores: int = 1) -> SkyResult:
     """Sky of every exposure by the named method.
 
     Parameters
@@ -873,8 +923,9 @@ def compute_sky(exposures: Sequence[Sequence[SkyChip]], method: SkyMethod, *, st
         The statistic.
     box : int, optional
         Cell size for :func:`chip_sky` (not used by ``match``).
-    step, min_pixels, rcond
-        As for :func:`match_sky`.
+    step, min_pixels, rcond, max_samples, num_cores
+        As for :func:`match_sky` (`num_cores` also measures the exposures' own
+        skies side by side).
 
     Returns
     -------
@@ -882,13 +933,14 @@ def compute_sky(exposures: Sequence[Sequence[SkyChip]], method: SkyMethod, *, st
         For ``match``, ``sky`` holds the offsets δ (NaN where unsolved).
     """
     if method == "localmin":
-        return local_min_sky(exposures, stat=stat, box=box)
+        return local_min_sky(exposures, stat=stat, box=box, num_cores=num_cores)
     if method == "globalmin":
-        return global_min_sky(exposures, stat=stat, box=box)
+        return global_min_sky(exposures, stat=stat, box=box, num_cores=num_cores)
     if method == "match":
-        m = match_sky(exposures, stat=stat, step=step, min_pixels=min_pixels, rcond=rcond)
+        m = match_sky(exposures, stat=stat, step=step, min_pixels=min_pixels, rcond=rcond,
+                      max_samples=max_samples, num_cores=num_cores)
         return SkyResult("match", m.delta, m.reasons, (), m)
     if method == "globalmin+match":
         return global_min_match_sky(exposures, stat=stat, box=box, step=step, min_pixels=min_pixels,
-                                    rcond=rcond)
+                                    rcond=rcond, max_samples=max_samples, num_cores=num_cores)
     raise ValueError(f"unknown sky method {method!r}; use one of {', '.join(SKY_METHODS)}")

@@ -26,6 +26,7 @@ from drizrun.plugins.stages.skyalgo import (
     global_min_sky,
     local_min_sky,
     match_sky,
+    sampling_step,
     wcs_pixel_area,
 )
 
@@ -327,3 +328,34 @@ def test_scaled_chips_give_the_same_sky_as_converted_ones(scene):
         plain = compute_sky(scene, method)
         other = compute_sky(scaled, method)
         np.testing.assert_allclose(other.sky, plain.sky, rtol=1e-6, atol=1e-6)
+
+
+def test_sampling_step_keeps_chips_within_the_sample_budget():
+    assert sampling_step((2048, 4096), 4, 0) == 4  # no limit
+    assert sampling_step((1024, 2048), 4, 2**17) == 4  # 131072 samples at step 4: within
+    assert sampling_step((2048, 4096), 4, 2**17) == 8  # a full ACS/WFC chip: 4x fewer samples
+    assert sampling_step((64, 64), 4, 10) == 21
+    for shape, step, budget in [((2051, 4096), 4, 2**17), ((1014, 1014), 2, 5000), ((100, 7), 1, 33)]:
+        s = sampling_step(shape, step, budget)
+        assert s >= step and shape[0] * shape[1] <= budget * s * s
+        assert s == step or shape[0] * shape[1] > budget * (s - 1) ** 2  # the smallest such step
+
+
+def test_match_on_threads_gives_the_same_result(scene):
+    one = global_min_match_sky(scene, num_cores=1)
+    two = global_min_match_sky(scene, num_cores=3)
+    assert two.sky == pytest.approx(one.sky, nan_ok=True, rel=0, abs=0)
+    assert two.match.pairs == one.match.pairs
+    assert two.reasons == one.reasons
+
+
+def test_sample_budget_coarsens_the_matching_but_keeps_the_offsets(scene):
+    fine = match_sky(scene, step=1)
+    coarse = match_sky(scene, step=1, max_samples=400)  # 64x64 chips sampled every 4th pixel
+    used = [p for p in coarse.pairs if p.used]
+    fine_npix = {(p.i, p.j): p.npix_i for p in fine.pairs}
+    # about 16 times fewer pairs of pixels per exposure pair
+    assert all(p.npix_i < fine_npix[(p.i, p.j)] / 8 for p in used)
+    expected = np.array(TRUTH[:4]) - min(TRUTH[:4])
+    np.testing.assert_allclose(coarse.delta[:4], expected, atol=2.0)
+    np.testing.assert_allclose(coarse.delta[:4], fine.delta[:4], atol=2.0)
