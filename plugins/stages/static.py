@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
@@ -48,11 +49,14 @@ class StaticStage:
         """Compute the mask of every signature and put it as ``static_mask``."""
         log = ctx.stage_logger(self.name)
         masks: dict[str, np.ndarray] = {}
-        for exposure in ctx.exposures:
-            for chip in exposure.chips:
-                label = chip.signature.label()
-                good = chip_static_mask(chip.sci(), static_sig=params.static_sig)
-                masks[label] = good if label not in masks else masks[label] & good
+        chips = [chip for exposure in ctx.exposures for chip in exposure.chips]
+
+        def chip_mask(chip: Any) -> tuple[str, np.ndarray]:
+            return chip.signature.label(), chip_static_mask(chip.sci(), static_sig=params.static_sig)
+
+        # chips are measured side by side; the masks of one signature are combined in input order
+        for label, good in ordered_map(chip_mask, chips, num_cores=ctx.config.num_cores):
+            masks[label] = good if label not in masks else masks[label] & good
         flagged = {label: int(mask.size - np.count_nonzero(mask)) for label, mask in masks.items()}
         for label, count in flagged.items():
             log.info("static mask %s: %d pixels masked", label, count)
