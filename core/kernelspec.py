@@ -34,6 +34,13 @@ class KernelSpec:
         One line for ``drizrun --list-kernels``.
     conserves_flux : bool or None
         For drizzle kernels: whether total flux is conserved; ``None`` otherwise.
+    drop_halfwidth : float or None
+        For drizzle kernels: how far, in input pixels along each input axis
+        and per unit ``pixfrac``, an input pixel's drop reaches from its centre
+        (0.5 for a drop the size of the shrunken pixel, 0 for a point).
+        Stages use it to drizzle chips whose drops cannot touch a common output
+        pixel at the same time; ``None`` (unknown) makes them drizzle one chip
+        at a time.
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KERNEL_KINDS))
@@ -42,6 +49,12 @@ class KernelSpec:
     function: Callable[..., Any] = attrs.field(validator=attrs.validators.is_callable())
     description: str = ""
     conserves_flux: bool | None = None
+    drop_halfwidth: float | None = attrs.field(default=None)
+
+    @drop_halfwidth.validator
+    def _check_drop_halfwidth(self, attribute: attrs.Attribute, value: float | None) -> None:
+        if value is not None and not (value >= 0.0 and value < float("inf")):
+            raise ValueError(f"drop_halfwidth must be a finite number >= 0 or None, got {value!r}")
 
     @property
     def key(self) -> str:

@@ -37,6 +37,11 @@ DRIZZLE_DESCRIPTIONS = {
     "lanczos3": "order-3 Lanczos drop, exact weights (not flux conserving)",
 }
 
+#: How far each drop reaches from its pixel's centre, in input pixels per unit pixfrac
+#: (see :class:`~drizrun.core.kernelspec.KernelSpec`); the Gaussian and Lanczos drops
+#: are not listed, so stages drizzle with them one chip at a time.
+DROP_HALFWIDTHS = {"square": 0.5, "turbo": 0.5, "point": 0.0}
+
 #: One line per blot interpolant for ``drizrun --list-kernels``.
 BLOT_DESCRIPTIONS = {
     "nearest": "nearest pixel",
@@ -60,6 +65,7 @@ def drizrun_register_kernels(registry: Any) -> None:
                 function=functools.partial(kernels.drizzle, kernel=name),
                 description=DRIZZLE_DESCRIPTIONS[name],
                 conserves_flux=name in kernels.FLUX_CONSERVING_KERNELS,
+                drop_halfwidth=DROP_HALFWIDTHS.get(name),
             )
         )
     blot_backend = kernels.kernel_backend("_blot")

@@ -25,6 +25,7 @@ import numpy as np
 
 import drizrun
 from drizrun.core.geometry import FrameParams
+from drizrun.core.geometry.outframe import linear_frame
 from drizrun.core.hookspecs import hookimpl
 from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
@@ -32,9 +33,17 @@ from drizrun.core.stage import StageResult
 
 from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
 from .cr import flagged
+from .dropzones import DropZone, disjoint_waves, drop_zone
 from .images import load_image
 from .products import ChipRecord, fill_empty, product_suffix, write_drizzle_product
-from .resample import DrizzleOutputs, chip_pixmap, drizzle_chip, frame_for, warn_if_not_conserving
+from .resample import (
+    DrizzleOutputs,
+    chip_pixmap,
+    drizzle_chip,
+    drizzle_kernel,
+    frame_for,
+    warn_if_not_conserving,
+)
 
 __all__ = ["FinalParams", "FinalStage", "WEIGHT_TYPES"]
 
@@ -89,10 +98,13 @@ class FinalStage:
         n_chips = sum(len(e.chips) for e in exposures)
         outputs = DrizzleOutputs.zeros(frame.shape, n_context=n_chips if params.context else 0,
                                        variance=params.err)
-        chips = [(exposure, chip) for exposure in exposures for chip in exposure.chips]
+        chips = [(index, exposure, chip) for index, (exposure, chip)
+                 in enumerate((e, c) for e in exposures for c in e.chips)]
+        num_cores = ctx.config.num_cores
+        drop_halfwidth = drizzle_kernel(ctx, params.kernel).drop_halfwidth if num_cores > 1 else None
 
-        def prepare(item: tuple[Any, Any]) -> _PreparedChip:
-            exposure, chip = item
+        def prepare(item: tuple[int, Any, Any]) -> _PreparedChip:
+            index, exposure, chip = item
             key = chip_key(exposure, chip)
             factor = rate_factor(chip)
             computed, subtracted = chip_sky(sky, key)
@@ -113,22 +125,39 @@ class FinalStage:
                 out_units=params.units, fillval=params.fillval, in_units=chip.units.bunit,
                 sky=computed, sky_subtracted=subtracted,
             )
-            return _PreparedChip(chip=chip, rate=rate, weights=weights, variance=variance,
-                                 pixmap=chip_pixmap(chip, frame), record=record,
+            pixmap = chip_pixmap(chip, frame)
+            zone = None
+            if drop_halfwidth is not None:
+                zone = drop_zone(pixmap, frame.shape, drop_halfwidth=drop_halfwidth, pixfrac=params.pixfrac,
+                                 pixel_scale_ratio=frame.pixel_scale / linear_frame(chip)[0])
+            return _PreparedChip(chip=chip, context_id=index, rate=rate, weights=weights, variance=variance,
+                                 pixmap=pixmap, zone=zone, record=record,
                                  cr_pixels=int(np.count_nonzero(cr)) if cr is not None else 0)
+
+        def add(prepared: _PreparedChip) -> None:
+            drizzle_chip(ctx, prepared.chip, frame, prepared.rate, prepared.weights, outputs,
+                         kernel=params.kernel, pixfrac=params.pixfrac, context_id=prepared.context_id,
+                         variance=prepared.variance if params.err else None, pixmap=prepared.pixmap)
 
         records = []
         cr_rejected = 0
+        rounds = 0
         ctx.progress.start(self.name, len(chips))
-        # chips are read, masked and mapped on the worker threads; the drizzle itself adds
-        # them into the one output in a fixed order, so the result does not depend on the cores
-        for context_id, prepared in enumerate(ordered_map(prepare, chips, num_cores=ctx.config.num_cores)):
-            drizzle_chip(ctx, prepared.chip, frame, prepared.rate, prepared.weights, outputs,
-                         kernel=params.kernel, pixfrac=params.pixfrac, context_id=context_id,
-                         variance=prepared.variance if params.err else None, pixmap=prepared.pixmap)
-            records.append(prepared.record)
-            cr_rejected += prepared.cr_pixels
-            ctx.progress.advance()
+        # Chips are read, masked and mapped on the worker threads. They are added into the
+        # output in input order, except that consecutive chips whose drops cannot reach a
+        # common output pixel are added side by side: every output pixel still gets its
+        # contributions in the same order, so the result does not depend on the cores.
+        prepared_chips = ordered_map(prepare, chips, num_cores=num_cores)
+        for wave in disjoint_waves(prepared_chips, zone=lambda p: p.zone, size=num_cores):
+            for _ in ordered_map(add, wave, num_cores=len(wave)):
+                pass
+            rounds += 1
+            for prepared in wave:
+                records.append(prepared.record)
+                cr_rejected += prepared.cr_pixels
+                ctx.progress.advance()
+        if num_cores > 1:
+            log.info("%d chip(s) drizzled in %d round(s) on up to %d threads", len(records), rounds, num_cores)
         total_time = float(sum(e.exptime for e in exposures))
         err = None
         if params.err and outputs.var is not None:
@@ -161,10 +190,12 @@ class _PreparedChip:
     """One chip ready to drizzle."""
 
     chip: Any
+    context_id: int
     rate: np.ndarray
     weights: np.ndarray
     variance: np.ndarray
     pixmap: np.ndarray
+    zone: DropZone | None
     record: ChipRecord
     cr_pixels: int
 

@@ -211,3 +211,15 @@ def test_without_the_generic_fallback_an_unknown_instrument_is_a_clear_error():
     session = drizrun.Session.create(autoload=False, block=["generic-instrument", "wfc3", "acs"])
     with pytest.raises(InputError, match="x.fits: no instrument plugin recognises INSTRUME='NICMOS'"):
         session.identify_instrument({"INSTRUME": "NICMOS", "DETECTOR": "IR"}, "x.fits")
+
+
+def test_kernel_spec_drop_halfwidth_is_a_finite_non_negative_number_or_none():
+    def make(value):
+        return drizrun.KernelSpec(kind="drizzle", name="k", backend="numpy", function=lambda *a, **k: 0,
+                                  drop_halfwidth=value)
+
+    assert make(None).drop_halfwidth is None
+    assert make(0.5).drop_halfwidth == 0.5
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="drop_halfwidth"):
+            make(bad)
