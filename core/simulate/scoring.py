@@ -8,9 +8,10 @@ files a run writes), used by the tests and by ``benchmarks/visit.py``:
   elsewhere);
 * :func:`score_photometry`: aperture photometry of isolated stars on a
   drizzled image against the true count rates, with an aperture correction
-  derived from the simulator's own PSF (:func:`encircled_energy`);
-* :func:`score_astrometry`: windowed centroids of bright isolated stars
-  against their true positions;
+  derived from the simulator's own PSF (:func:`encircled_energy`), and
+  two products' photometry star by star (:func:`compare_photometry`);
+* :func:`score_astrometry`: centroids (PSF fits or windowed moments) of
+  bright isolated stars against their true positions;
 * :func:`compare_drizzled`: agreement of two drizzled images in units of
   their noise.
 
@@ -40,19 +41,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .profiles2d import HALO_FRACTION, HALO_WIDTH, MOFFAT_BETA, moffat_alpha, psf_stamp
+from .psffit import DrizzledPSF
 
 __all__ = [
     "DETECTABLE_SIGMA",
     "MAD_TO_SIGMA",
+    "MEDIAN_EFFICIENCY",
     "AstrometryScore",
     "CosmicRayScore",
     "DrizzledImage",
+    "PhotometryComparison",
     "PhotometryScore",
     "StarList",
     "Agreement",
     "annulus_background",
     "aperture_sum",
     "compare_drizzled",
+    "compare_photometry",
     "cosmic_ray_sigma",
     "drizzled_noise",
     "encircled_energy",
@@ -78,6 +83,9 @@ DETECTABLE_SIGMA = 5.0
 
 #: Factor turning a median absolute deviation into a Gaussian standard deviation.
 MAD_TO_SIGMA = 1.4826
+
+#: Standard error of the median of n Gaussian values over σ / sqrt(n): sqrt(π / 2).
+MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2.0)
 
 
 def robust_scatter(values: ArrayLike) -> float:
@@ -837,6 +845,9 @@ class PhotometryScore:
         Aperture and background annulus radii in pixels.
     true_rate, measured_rate, x, y : numpy.ndarray
         Per star: true and aperture-corrected measured count rates, positions.
+    ids : numpy.ndarray
+        Per star, the identifier given to :func:`score_photometry` (by
+        default the star's index in the arrays it was given).
     """
 
     n_stars: int
@@ -850,11 +861,62 @@ class PhotometryScore:
     measured_rate: NDArray[np.float64]
     x: NDArray[np.float64]
     y: NDArray[np.float64]
+    ids: NDArray[np.int64]
 
     @property
     def errors(self) -> NDArray[np.float64]:
         """``measured / true - 1`` per star."""
         return self.measured_rate / self.true_rate - 1.0
+
+    @property
+    def median_uncertainty(self) -> float:
+        """Standard error of :attr:`median_error` (``1.2533 scatter / sqrt(n)``, Gaussian errors)."""
+        return _median_standard_error(self.scatter, self.n_stars)
+
+
+def _median_standard_error(scatter: float, n: int) -> float:
+    return MEDIAN_EFFICIENCY * scatter / math.sqrt(n) if n > 0 else math.nan
+
+
+@attrs.frozen
+class PhotometryComparison:
+    """Two photometry scores of the same stars compared star by star.
+
+    Attributes
+    ----------
+    n_stars : int
+        Stars measured in both.
+    median : float
+        Median of ``measured_a / measured_b - 1``.
+    scatter : float
+        1.4826 MAD of ``measured_a / measured_b - 1``.
+    """
+
+    n_stars: int
+    median: float
+    scatter: float
+
+
+def compare_photometry(a: PhotometryScore, b: PhotometryScore) -> PhotometryComparison:
+    """Photometry of two products on the stars both measured (matched by ``ids``).
+
+    Both products hold the same exposures, so their star-by-star ratio cancels
+    most of the noise the stars share (sky, read and photon noise of the
+    exposures, cosmic-ray charge neither flagged): what is left is what the
+    tools do differently (masks, weights, kernels, output grid).
+
+    Parameters
+    ----------
+    a, b : PhotometryScore
+        Scores whose ``ids`` name the same stars.
+
+    Returns
+    -------
+    PhotometryComparison
+    """
+    common, ia, ib = np.intersect1d(a.ids, b.ids, return_indices=True)
+    ratio = a.measured_rate[ia] / b.measured_rate[ib] - 1.0
+    return PhotometryComparison(n_stars=int(common.size), median=_median(ratio), scatter=robust_scatter(ratio))
 
 
 @attrs.frozen(eq=False)
@@ -882,6 +944,11 @@ class AstrometryScore:
     scatter: float
     dx: NDArray[np.float64]
     dy: NDArray[np.float64]
+
+    @property
+    def median_uncertainty(self) -> float:
+        """Standard error of :attr:`median_dx` and :attr:`median_dy` (``1.2533 scatter / sqrt(n)``)."""
+        return _median_standard_error(self.scatter, self.n_stars)
 
 
 def _with_data(sci: ArrayLike, wht: ArrayLike | None) -> NDArray[np.float64]:
@@ -930,6 +997,7 @@ def score_photometry(
     max_rate: float | None = None,
     min_snr: float = 0.0,
     exptime: float | None = None,
+    ids: ArrayLike | None = None,
 ) -> PhotometryScore:
     """Aperture photometry of isolated stars against their true count rates.
 
@@ -973,6 +1041,10 @@ def score_photometry(
         Faintest expected signal-to-noise ratio used.
     exptime : float, optional
         Exposure time of the image for the Poisson term of the selection.
+    ids : array_like of int, optional
+        Identifier of each star (default: its index), kept for the stars used
+        so that two scores can be compared star by star
+        (:func:`compare_photometry`).
 
     Returns
     -------
@@ -981,6 +1053,7 @@ def score_photometry(
     data = _with_data(sci, wht)
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     rates = np.asarray(true_rate, dtype=float)
+    names = np.arange(xs.size, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     keep = _select_stars(
         data,
         xs,
@@ -992,7 +1065,7 @@ def score_photometry(
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
     )
-    xs, ys, rates = xs[keep], ys[keep], rates[keep]
+    xs, ys, rates, names = xs[keep], ys[keep], rates[keep], names[keep]
     sums, areas, complete = aperture_sum(data, xs, ys, radius)
     background, sigma, _ = annulus_background(data, xs, ys, r_in, r_out)
     measured = (sums - areas * background) / aperture_fraction
@@ -1014,6 +1087,7 @@ def score_photometry(
         measured_rate=measured[good],
         x=xs[good],
         y=ys[good],
+        ids=names[good],
     )
 
 
@@ -1083,18 +1157,26 @@ def score_astrometry(
     isolation: float | None = None,
     max_rate: float | None = None,
     min_snr: float = 100.0,
+    expected_noise: ArrayLike | None = None,
+    max_noise: float | None = None,
+    psf: DrizzledPSF | None = None,
     r_in: float | None = None,
     r_out: float | None = None,
 ) -> AstrometryScore:
-    """Windowed centroids of bright isolated stars against their true positions.
+    """Centroids of bright isolated stars against their true positions.
 
     Stars are selected as in :func:`score_photometry` (on the image, isolated,
-    not saturated) and by an expected peak signal-to-noise ratio: the true rate
-    in a circle of radius FWHM (half the light, roughly) over the noise of that
-    circle, ``0.5 F / (sqrt(π) FWHM σ)``, must reach ``min_snr``. The centroid
-    (:func:`windowed_centroid`, window σ = FWHM / 2.3548) starts at the true
-    position, with the local background of an annulus (default 4-7 FWHM)
-    subtracted.
+    not saturated) and by brightness: with ``expected_noise`` (the precision a
+    centroid can reach, per star, in pixels:
+    :func:`~drizrun.core.simulate.psffit.expected_centroid_noise`) a star is
+    used when it is at most ``max_noise``; otherwise by an expected peak
+    signal-to-noise ratio, the true rate in a circle of radius FWHM (half the
+    light, roughly) over the noise of that circle, ``0.5 F / (sqrt(π) FWHM σ)``,
+    of at least ``min_snr``. The local background of an annulus (default
+    4-7 FWHM) is subtracted and the position measured from the true one: by a
+    fit of ``psf`` (:func:`~drizrun.core.simulate.psffit.psf_centroid`) when
+    given, else by a windowed centroid (:func:`windowed_centroid`, window
+    σ = FWHM / 2.3548).
 
     Parameters
     ----------
@@ -1110,7 +1192,13 @@ def score_astrometry(
     wht, others_x, others_y, others_extent, isolation, max_rate
         As for :func:`score_photometry`.
     min_snr : float
-        Faintest expected signal-to-noise ratio used.
+        Faintest expected signal-to-noise ratio used (without ``expected_noise``).
+    expected_noise : array_like, optional
+        Per star, the expected centroid error along one axis in pixels.
+    max_noise : float, optional
+        Largest ``expected_noise`` used (default 0.005 pixel).
+    psf : DrizzledPSF, optional
+        Model of a star on the image, for a PSF-fit centroid.
     r_in, r_out : float, optional
         Background annulus radii in pixels.
 
@@ -1118,6 +1206,8 @@ def score_astrometry(
     -------
     AstrometryScore
     """
+    from .psffit import psf_centroid
+
     data = _with_data(sci, wht)
     r_in = 4.0 * fwhm_px if r_in is None else r_in
     r_out = 7.0 * fwhm_px if r_out is None else r_out
@@ -1134,15 +1224,24 @@ def score_astrometry(
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
     )
+    if expected_noise is not None:
+        noise = np.broadcast_to(np.asarray(expected_noise, dtype=float), xs.shape)
+        keep &= noise <= (0.005 if max_noise is None else max_noise)
     xs, ys, rates = xs[keep], ys[keep], rates[keep]
     background, sigma, _ = annulus_background(data, xs, ys, r_in, r_out)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = 0.5 * rates / (math.sqrt(math.pi) * fwhm_px * sigma)
+    if expected_noise is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bright = 0.5 * rates / (math.sqrt(math.pi) * fwhm_px * sigma) >= min_snr
+    else:
+        bright = np.ones(xs.shape, dtype=bool)
     dx, dy = [], []
-    for xi, yi, bi, si in zip(xs, ys, background, snr, strict=True):
-        if not (np.isfinite(bi) and si >= min_snr):
+    for xi, yi, bi, ok in zip(xs, ys, background, bright, strict=True):
+        if not (np.isfinite(bi) and ok):
             continue
-        cx, cy = windowed_centroid(data, xi, yi, sigma=fwhm_px / 2.3548, background=bi)
+        if psf is not None:
+            cx, cy = psf_centroid(data, xi, yi, psf, background=bi)
+        else:
+            cx, cy = windowed_centroid(data, xi, yi, sigma=fwhm_px / 2.3548, background=bi)
         if np.isfinite(cx):
             dx.append(cx - xi)
             dy.append(cy - yi)
