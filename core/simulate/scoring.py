@@ -412,6 +412,8 @@ class StarList:
     others_extent : numpy.ndarray
         Extent of each of those sources in arcsec beyond which its light is
         negligible (0 for stars; five half-light radii for galaxies).
+    others_rate : numpy.ndarray
+        Total count rate of each of those sources, electrons/s.
     """
 
     ra: NDArray[np.float64]
@@ -420,6 +422,7 @@ class StarList:
     others_ra: NDArray[np.float64]
     others_dec: NDArray[np.float64]
     others_extent: NDArray[np.float64]
+    others_rate: NDArray[np.float64]
 
 
 def read_star_list(catalogue: str | os.PathLike[str] | Any) -> StarList:
@@ -448,13 +451,15 @@ def read_star_list(catalogue: str | os.PathLike[str] | Any) -> StarList:
     dec = np.asarray(table["dec"], dtype=float)
     r_eff = np.asarray(table["r_eff"], dtype=float)
     extent = np.where(stars, 0.0, 5.0 * np.nan_to_num(r_eff, nan=0.0))
+    rate = np.asarray(table["rate"], dtype=float)
     return StarList(
         ra=ra[stars],
         dec=dec[stars],
-        rate=np.asarray(table["rate"], dtype=float)[stars],
+        rate=rate[stars],
         others_ra=ra,
         others_dec=dec,
         others_extent=extent,
+        others_rate=rate,
     )
 
 
@@ -466,10 +471,17 @@ def isolated(
     *,
     radius: float,
     others_extent: ArrayLike | float = 0.0,
+    rate: ArrayLike | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
 ) -> NDArray[np.bool_]:
     """Which stars have no other source within ``radius`` (+ the source's extent) pixels.
 
-    A source closer than ``1e-6`` pixels is taken to be the star itself.
+    A source closer than ``1e-6`` pixels is taken to be the star itself. With
+    ``rate``, ``others_rate`` and a ``contrast`` above 0, only sources at least
+    ``contrast`` times as bright as the star count as neighbours: a source of
+    1e-3 of a star's flux changes its aperture photometry by at most about
+    1e-3 wherever it lies, and faint sources are by far the most numerous.
 
     Parameters
     ----------
@@ -482,6 +494,10 @@ def isolated(
         background annulus plus a PSF width.
     others_extent : array_like or float
         Per source, pixels added to ``radius`` (the size of a galaxy).
+    rate, others_rate : array_like, optional
+        Total count rates of the stars tested and of every source.
+    contrast : float
+        Faintest neighbour that counts, as a fraction of the star's rate.
 
     Returns
     -------
@@ -495,10 +511,16 @@ def isolated(
     result = np.ones(xs.shape, dtype=bool)
     if ox.size == 0 or xs.size == 0:
         return result
+    weigh = contrast > 0 and rate is not None and others_rate is not None
+    if weigh:
+        own = np.broadcast_to(np.asarray(rate, dtype=float), xs.shape)
+        theirs = np.broadcast_to(np.asarray(others_rate, dtype=float), ox.shape)
     tree = cKDTree(np.column_stack([ox, oy]))
     reach = radius + float(extent.max())
     for i, neighbours in enumerate(tree.query_ball_point(np.column_stack([xs, ys]), reach)):
         for j in neighbours:
+            if weigh and not theirs[j] >= contrast * own[i]:
+                continue
             d = math.hypot(ox[j] - xs[i], oy[j] - ys[i])
             if d > 1e-6 and d < radius + extent[j]:
                 result[i] = False
@@ -969,13 +991,16 @@ def _select_stars(
     others_extent: ArrayLike | float,
     isolation: float,
     max_rate: float | None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
 ) -> NDArray[np.bool_]:
     ny, nx = data.shape
     keep = (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5) & np.isfinite(rate) & (rate > 0)
     if max_rate is not None:
         keep &= rate <= max_rate
     if others_x is not None and others_y is not None:
-        keep &= isolated(x, y, others_x, others_y, radius=isolation, others_extent=others_extent)
+        keep &= isolated(x, y, others_x, others_y, radius=isolation, others_extent=others_extent, rate=rate,
+                         others_rate=others_rate, contrast=contrast)
     return keep
 
 
@@ -995,6 +1020,8 @@ def score_photometry(
     others_extent: ArrayLike | float = 0.0,
     isolation: float | None = None,
     max_rate: float | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
     min_snr: float = 0.0,
     exptime: float | None = None,
     ids: ArrayLike | None = None,
@@ -1035,6 +1062,11 @@ def score_photometry(
         Extent of each of those sources in pixels.
     isolation : float, optional
         Isolation radius in pixels (default ``r_out + 2``).
+    others_rate : array_like, optional
+        Total count rate of each of those sources.
+    contrast : float
+        With ``others_rate``, sources fainter than this fraction of a star's
+        rate do not count against its isolation (:func:`isolated`).
     max_rate : float, optional
         Brightest true rate used.
     min_snr : float
@@ -1064,6 +1096,8 @@ def score_photometry(
         others_extent=others_extent,
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
+        others_rate=others_rate,
+        contrast=contrast,
     )
     xs, ys, rates, names = xs[keep], ys[keep], rates[keep], names[keep]
     sums, areas, complete = aperture_sum(data, xs, ys, radius)
@@ -1156,6 +1190,8 @@ def score_astrometry(
     others_extent: ArrayLike | float = 0.0,
     isolation: float | None = None,
     max_rate: float | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
     min_snr: float = 100.0,
     expected_noise: ArrayLike | None = None,
     max_noise: float | None = None,
@@ -1189,7 +1225,7 @@ def score_astrometry(
         True count rates.
     fwhm_px : float
         PSF FWHM in pixels of the image.
-    wht, others_x, others_y, others_extent, isolation, max_rate
+    wht, others_x, others_y, others_extent, isolation, max_rate, others_rate, contrast
         As for :func:`score_photometry`.
     min_snr : float
         Faintest expected signal-to-noise ratio used (without ``expected_noise``).
@@ -1223,6 +1259,8 @@ def score_astrometry(
         others_extent=others_extent,
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
+        others_rate=others_rate,
+        contrast=contrast,
     )
     if expected_noise is not None:
         noise = np.broadcast_to(np.asarray(expected_noise, dtype=float), xs.shape)

@@ -22,7 +22,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["APERTURE_FWHM", "ASTROMETRY_NOISE", "CR_FREE_FRACTION", "VisitTruth"]
+__all__ = ["APERTURE_FWHM", "ASTROMETRY_NOISE", "CR_FREE_FRACTION", "NEIGHBOUR_CONTRAST", "VisitTruth"]
+
+#: Sources fainter than this fraction of a star's flux do not spoil its isolation
+#: (outside the aperture such a source changes its photometry by less than that).
+NEIGHBOUR_CONTRAST = 1e-3
 
 #: Photometry aperture radius in PSF FWHMs (background annulus 4-6 FWHM).
 APERTURE_FWHM = 3.0
@@ -126,13 +130,19 @@ class VisitTruth:
             background=self.profile.sky_rate + self.profile.dark_rate, read_noise=self.profile.mean_read_noise,
         )
 
-    def score(self, workdir: Path, scores: dict[str, Any]) -> dict[str, Any]:
+    def score(
+        self, workdir: Path, scores: dict[str, Any], *, astrometry_noise: float = ASTROMETRY_NOISE
+    ) -> dict[str, Any]:
         """Fill ``scores`` with what the products in ``workdir`` allow (kept up to a failure).
 
         Parameters
         ----------
         workdir : Path
             Directory holding a tool's products for this visit.
+        astrometry_noise : float
+            Largest expected centroid error (pixels, one axis) of the stars
+            used for astrometry; small visits have few stars bright enough for
+            the default.
         scores : dict
             Filled in place: ``"cr"`` (:class:`~drizrun.core.simulate.scoring.CosmicRayScore`),
             ``"image"`` (the drizzled image), ``"phot"`` (stars free of cosmic rays),
@@ -164,6 +174,8 @@ class VisitTruth:
             others_x=ox,
             others_y=oy,
             others_extent=stars.others_extent / scale,
+            others_rate=stars.others_rate,
+            contrast=NEIGHBOUR_CONTRAST,
             max_rate=self.max_rate,
         )
         radius, r_in, r_out = APERTURE_FWHM * fwhm, 4.0 * fwhm, 6.0 * fwhm
@@ -201,7 +213,7 @@ class VisitTruth:
             stars.rate,
             fwhm_px=fwhm,
             expected_noise=self.centroid_noise * self.detector_scale / scale,
-            max_noise=ASTROMETRY_NOISE,
+            max_noise=astrometry_noise,
             psf=psf,
             **common,
         )

@@ -285,3 +285,31 @@ def test_read_drizzled_handles_both_layouts(tmp_path):
 def test_robust_scatter():
     assert scoring.robust_scatter([1.0, 2.0, 3.0, np.nan]) == pytest.approx(1.4826)
     assert math.isnan(scoring.robust_scatter([]))
+
+
+def test_photometry_of_two_products_compared_star_by_star():
+    rng = np.random.default_rng(9)
+    shape, sigma = (160, 160), 1.2
+    x, y = _grid_positions(shape, 32, rng)
+    flux = rng.uniform(1e3, 1e4, x.size)
+    base = _gaussian_image(shape, x, y, flux, sigma)
+    noise = rng.normal(0.0, 0.5, shape)
+    kwargs = dict(radius=3.0, r_in=6.0, r_out=10.0, aperture_fraction=1.0)
+    ids = np.arange(x.size) + 100
+    a = scoring.score_photometry(base + noise, x, y, flux, ids=ids, **kwargs)
+    b = scoring.score_photometry(1.02 * base + noise, x[1:], y[1:], flux[1:], ids=ids[1:], **kwargs)
+    assert a.ids.tolist() == ids.tolist()
+    comparison = scoring.compare_photometry(b, a)
+    assert comparison.n_stars == x.size - 1
+    assert comparison.median == pytest.approx(0.02, abs=1e-3)  # the shared noise cancels
+    assert comparison.scatter < 1e-3
+    assert a.median_uncertainty == pytest.approx(1.2533 * a.scatter / math.sqrt(a.n_stars), rel=1e-3)
+
+
+def test_isolation_ignores_neighbours_fainter_than_the_contrast():
+    x, y, rate = np.array([10.0, 50.0]), np.array([10.0, 10.0]), np.array([1000.0, 1000.0])
+    others_x, others_y = np.array([10.0, 50.0, 14.0, 54.0]), np.array([10.0, 10.0, 10.0, 10.0])
+    others_rate = np.array([1000.0, 1000.0, 0.5, 2.0])  # 5e-4 and 2e-3 of the stars
+    kwargs = dict(radius=6.0, rate=rate, others_rate=others_rate)
+    assert scoring.isolated(x, y, others_x, others_y, **kwargs).tolist() == [False, False]
+    assert scoring.isolated(x, y, others_x, others_y, contrast=1e-3, **kwargs).tolist() == [True, False]
