@@ -2,7 +2,9 @@
 
 For each instrument (default ACS/WFC and WFC3/UVIS) the simulator writes a
 dithered visit (``--nexp`` exposures, chips of ``--chip-shape`` rows x columns
-or ``--full-size``) with its truth. Each tool runs on its own copy of the
+or ``--full-size``, ``--star-density`` stars per square arcminute, four times
+the simulator's default so that each visit has a few hundred stars to score)
+with its truth. Each tool runs on its own copy of the
 files, in its own process, so its wall time and peak memory (the process's
 maximum resident set size from ``os.wait4``) are its own:
 
@@ -23,13 +25,19 @@ The products are then scored with :mod:`drizrun.core.simulate.scoring`:
   (σ = sqrt((sky + dark) t + RN²) of a source-free pixel), false flags
   (pixels without any cosmic-ray charge) inside star cores (within 1.5 px of a
   star or where its light exceeds 5 σ) and elsewhere;
-* photometry: isolated, unsaturated stars with S/N >= 20, aperture of 3 FWHM,
+* photometry: isolated (no source above 1e-3 of the star's flux within
+  6 FWHM + 2 px), unsaturated stars with S/N >= 20, aperture of 3 FWHM,
   background annulus 4-6 FWHM, aperture correction from the simulator's PSF
-  drizzled with pixfrac 1; the relative error (median and 1.4826 MAD) against
-  the true rates (the simulator flat-fields the chips as calibrated HST
-  images are, so a correct drizzle restores the true rates);
-* astrometry: windowed centroids of isolated stars with peak S/N >= 100 against
-  their true positions through the drizzled WCS, median offset in pixels;
+  drizzled with pixfrac 1; the relative error (median, its standard error and
+  1.4826 MAD) against the true rates (the simulator flat-fields the chips as
+  calibrated HST images are, so a correct drizzle restores the true rates),
+  separately for the stars whose apertures received less than 0.1 % of
+  their flux in cosmic-ray charge (over all exposures, from the truth) and
+  for the others; and drizrun / AstroDrizzle - 1 star by star;
+* astrometry: PSF-fit centroids (the simulator's PSF drizzled) of isolated
+  stars whose expected centroid error (Cramér-Rao bound) is at most 0.005 px
+  against their true positions through the drizzled WCS: median offset
+  length, and median x and y offsets with their standard error;
 * agreement: (drizrun - AstroDrizzle) / σ over the pixels where both have
   data (σ from each image's sky noise and weights), median and 1.4826 MAD.
 
@@ -37,7 +45,8 @@ Usage::
 
     python benchmarks/visit.py [--instruments ACS/WFC WFC3/UVIS] [--nexp 4]
         [--chip-shape 1024x2048 | --full-size] [--seed 0] [--keep DIR]
-        [--skip-astrodrizzle] [--skip-drizrun] [--timeout SECONDS]
+        [--star-density 1600] [--skip-astrodrizzle] [--skip-drizrun] [--timeout SECONDS]
+    python benchmarks/visit.py --keep DIR --rescore   # score kept products again
 """
 
 from __future__ import annotations

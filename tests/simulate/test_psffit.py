@@ -86,7 +86,7 @@ def test_expected_centroid_noise_bounds_and_predicts_the_fit_scatter():
     psf = psffit.drizzled_psf(fwhm_arcsec=fwhm, detector_scale=1.0, output_scale=1.0, pixfrac=0.0)
     rng = np.random.default_rng(7)
     dx = []
-    for _ in range(300):
+    for _ in range(200):
         x, y = 20.0 + rng.uniform(-0.5, 0.5), 20.0 + rng.uniform(-0.5, 0.5)
         model = flux * _star((41, 41), x, y, fwhm)
         variance = model + background * exptime + read_noise**2
