@@ -8,9 +8,10 @@ files a run writes), used by the tests and by ``benchmarks/visit.py``:
   elsewhere);
 * :func:`score_photometry`: aperture photometry of isolated stars on a
   drizzled image against the true count rates, with an aperture correction
-  derived from the simulator's own PSF (:func:`encircled_energy`);
-* :func:`score_astrometry`: windowed centroids of bright isolated stars
-  against their true positions;
+  derived from the simulator's own PSF (:func:`encircled_energy`), and
+  two products' photometry star by star (:func:`compare_photometry`);
+* :func:`score_astrometry`: centroids (PSF fits or windowed moments) of
+  bright isolated stars against their true positions;
 * :func:`compare_drizzled`: agreement of two drizzled images in units of
   their noise.
 
@@ -40,19 +41,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .profiles2d import HALO_FRACTION, HALO_WIDTH, MOFFAT_BETA, moffat_alpha, psf_stamp
+from .psffit import DrizzledPSF
 
 __all__ = [
     "DETECTABLE_SIGMA",
     "MAD_TO_SIGMA",
+    "MEDIAN_EFFICIENCY",
     "AstrometryScore",
     "CosmicRayScore",
     "DrizzledImage",
+    "PhotometryComparison",
     "PhotometryScore",
     "StarList",
     "Agreement",
     "annulus_background",
     "aperture_sum",
     "compare_drizzled",
+    "compare_photometry",
     "cosmic_ray_sigma",
     "drizzled_noise",
     "encircled_energy",
@@ -78,6 +83,9 @@ DETECTABLE_SIGMA = 5.0
 
 #: Factor turning a median absolute deviation into a Gaussian standard deviation.
 MAD_TO_SIGMA = 1.4826
+
+#: Standard error of the median of n Gaussian values over σ / sqrt(n): sqrt(π / 2).
+MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2.0)
 
 
 def robust_scatter(values: ArrayLike) -> float:
@@ -404,6 +412,8 @@ class StarList:
     others_extent : numpy.ndarray
         Extent of each of those sources in arcsec beyond which its light is
         negligible (0 for stars; five half-light radii for galaxies).
+    others_rate : numpy.ndarray
+        Total count rate of each of those sources, electrons/s.
     """
 
     ra: NDArray[np.float64]
@@ -412,6 +422,7 @@ class StarList:
     others_ra: NDArray[np.float64]
     others_dec: NDArray[np.float64]
     others_extent: NDArray[np.float64]
+    others_rate: NDArray[np.float64]
 
 
 def read_star_list(catalogue: str | os.PathLike[str] | Any) -> StarList:
@@ -440,13 +451,15 @@ def read_star_list(catalogue: str | os.PathLike[str] | Any) -> StarList:
     dec = np.asarray(table["dec"], dtype=float)
     r_eff = np.asarray(table["r_eff"], dtype=float)
     extent = np.where(stars, 0.0, 5.0 * np.nan_to_num(r_eff, nan=0.0))
+    rate = np.asarray(table["rate"], dtype=float)
     return StarList(
         ra=ra[stars],
         dec=dec[stars],
-        rate=np.asarray(table["rate"], dtype=float)[stars],
+        rate=rate[stars],
         others_ra=ra,
         others_dec=dec,
         others_extent=extent,
+        others_rate=rate,
     )
 
 
@@ -458,10 +471,17 @@ def isolated(
     *,
     radius: float,
     others_extent: ArrayLike | float = 0.0,
+    rate: ArrayLike | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
 ) -> NDArray[np.bool_]:
     """Which stars have no other source within ``radius`` (+ the source's extent) pixels.
 
-    A source closer than ``1e-6`` pixels is taken to be the star itself.
+    A source closer than ``1e-6`` pixels is taken to be the star itself. With
+    ``rate``, ``others_rate`` and a ``contrast`` above 0, only sources at least
+    ``contrast`` times as bright as the star count as neighbours: a source of
+    1e-3 of a star's flux changes its aperture photometry by at most about
+    1e-3 wherever it lies, and faint sources are by far the most numerous.
 
     Parameters
     ----------
@@ -474,6 +494,10 @@ def isolated(
         background annulus plus a PSF width.
     others_extent : array_like or float
         Per source, pixels added to ``radius`` (the size of a galaxy).
+    rate, others_rate : array_like, optional
+        Total count rates of the stars tested and of every source.
+    contrast : float
+        Faintest neighbour that counts, as a fraction of the star's rate.
 
     Returns
     -------
@@ -487,10 +511,16 @@ def isolated(
     result = np.ones(xs.shape, dtype=bool)
     if ox.size == 0 or xs.size == 0:
         return result
+    weigh = contrast > 0 and rate is not None and others_rate is not None
+    if weigh:
+        own = np.broadcast_to(np.asarray(rate, dtype=float), xs.shape)
+        theirs = np.broadcast_to(np.asarray(others_rate, dtype=float), ox.shape)
     tree = cKDTree(np.column_stack([ox, oy]))
     reach = radius + float(extent.max())
     for i, neighbours in enumerate(tree.query_ball_point(np.column_stack([xs, ys]), reach)):
         for j in neighbours:
+            if weigh and not theirs[j] >= contrast * own[i]:
+                continue
             d = math.hypot(ox[j] - xs[i], oy[j] - ys[i])
             if d > 1e-6 and d < radius + extent[j]:
                 result[i] = False
@@ -837,6 +867,9 @@ class PhotometryScore:
         Aperture and background annulus radii in pixels.
     true_rate, measured_rate, x, y : numpy.ndarray
         Per star: true and aperture-corrected measured count rates, positions.
+    ids : numpy.ndarray
+        Per star, the identifier given to :func:`score_photometry` (by
+        default the star's index in the arrays it was given).
     """
 
     n_stars: int
@@ -850,11 +883,62 @@ class PhotometryScore:
     measured_rate: NDArray[np.float64]
     x: NDArray[np.float64]
     y: NDArray[np.float64]
+    ids: NDArray[np.int64]
 
     @property
     def errors(self) -> NDArray[np.float64]:
         """``measured / true - 1`` per star."""
         return self.measured_rate / self.true_rate - 1.0
+
+    @property
+    def median_uncertainty(self) -> float:
+        """Standard error of :attr:`median_error` (``1.2533 scatter / sqrt(n)``, Gaussian errors)."""
+        return _median_standard_error(self.scatter, self.n_stars)
+
+
+def _median_standard_error(scatter: float, n: int) -> float:
+    return MEDIAN_EFFICIENCY * scatter / math.sqrt(n) if n > 0 else math.nan
+
+
+@attrs.frozen
+class PhotometryComparison:
+    """Two photometry scores of the same stars compared star by star.
+
+    Attributes
+    ----------
+    n_stars : int
+        Stars measured in both.
+    median : float
+        Median of ``measured_a / measured_b - 1``.
+    scatter : float
+        1.4826 MAD of ``measured_a / measured_b - 1``.
+    """
+
+    n_stars: int
+    median: float
+    scatter: float
+
+
+def compare_photometry(a: PhotometryScore, b: PhotometryScore) -> PhotometryComparison:
+    """Photometry of two products on the stars both measured (matched by ``ids``).
+
+    Both products hold the same exposures, so their star-by-star ratio cancels
+    most of the noise the stars share (sky, read and photon noise of the
+    exposures, cosmic-ray charge neither flagged): what is left is what the
+    tools do differently (masks, weights, kernels, output grid).
+
+    Parameters
+    ----------
+    a, b : PhotometryScore
+        Scores whose ``ids`` name the same stars.
+
+    Returns
+    -------
+    PhotometryComparison
+    """
+    common, ia, ib = np.intersect1d(a.ids, b.ids, return_indices=True)
+    ratio = a.measured_rate[ia] / b.measured_rate[ib] - 1.0
+    return PhotometryComparison(n_stars=int(common.size), median=_median(ratio), scatter=robust_scatter(ratio))
 
 
 @attrs.frozen(eq=False)
@@ -883,6 +967,11 @@ class AstrometryScore:
     dx: NDArray[np.float64]
     dy: NDArray[np.float64]
 
+    @property
+    def median_uncertainty(self) -> float:
+        """Standard error of :attr:`median_dx` and :attr:`median_dy` (``1.2533 scatter / sqrt(n)``)."""
+        return _median_standard_error(self.scatter, self.n_stars)
+
 
 def _with_data(sci: ArrayLike, wht: ArrayLike | None) -> NDArray[np.float64]:
     data = np.array(sci, dtype=np.float64)
@@ -902,13 +991,16 @@ def _select_stars(
     others_extent: ArrayLike | float,
     isolation: float,
     max_rate: float | None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
 ) -> NDArray[np.bool_]:
     ny, nx = data.shape
     keep = (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5) & np.isfinite(rate) & (rate > 0)
     if max_rate is not None:
         keep &= rate <= max_rate
     if others_x is not None and others_y is not None:
-        keep &= isolated(x, y, others_x, others_y, radius=isolation, others_extent=others_extent)
+        keep &= isolated(x, y, others_x, others_y, radius=isolation, others_extent=others_extent, rate=rate,
+                         others_rate=others_rate, contrast=contrast)
     return keep
 
 
@@ -928,8 +1020,11 @@ def score_photometry(
     others_extent: ArrayLike | float = 0.0,
     isolation: float | None = None,
     max_rate: float | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
     min_snr: float = 0.0,
     exptime: float | None = None,
+    ids: ArrayLike | None = None,
 ) -> PhotometryScore:
     """Aperture photometry of isolated stars against their true count rates.
 
@@ -967,12 +1062,21 @@ def score_photometry(
         Extent of each of those sources in pixels.
     isolation : float, optional
         Isolation radius in pixels (default ``r_out + 2``).
+    others_rate : array_like, optional
+        Total count rate of each of those sources.
+    contrast : float
+        With ``others_rate``, sources fainter than this fraction of a star's
+        rate do not count against its isolation (:func:`isolated`).
     max_rate : float, optional
         Brightest true rate used.
     min_snr : float
         Faintest expected signal-to-noise ratio used.
     exptime : float, optional
         Exposure time of the image for the Poisson term of the selection.
+    ids : array_like of int, optional
+        Identifier of each star (default: its index), kept for the stars used
+        so that two scores can be compared star by star
+        (:func:`compare_photometry`).
 
     Returns
     -------
@@ -981,6 +1085,7 @@ def score_photometry(
     data = _with_data(sci, wht)
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     rates = np.asarray(true_rate, dtype=float)
+    names = np.arange(xs.size, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     keep = _select_stars(
         data,
         xs,
@@ -991,8 +1096,10 @@ def score_photometry(
         others_extent=others_extent,
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
+        others_rate=others_rate,
+        contrast=contrast,
     )
-    xs, ys, rates = xs[keep], ys[keep], rates[keep]
+    xs, ys, rates, names = xs[keep], ys[keep], rates[keep], names[keep]
     sums, areas, complete = aperture_sum(data, xs, ys, radius)
     background, sigma, _ = annulus_background(data, xs, ys, r_in, r_out)
     measured = (sums - areas * background) / aperture_fraction
@@ -1014,6 +1121,7 @@ def score_photometry(
         measured_rate=measured[good],
         x=xs[good],
         y=ys[good],
+        ids=names[good],
     )
 
 
@@ -1082,19 +1190,29 @@ def score_astrometry(
     others_extent: ArrayLike | float = 0.0,
     isolation: float | None = None,
     max_rate: float | None = None,
+    others_rate: ArrayLike | None = None,
+    contrast: float = 0.0,
     min_snr: float = 100.0,
+    expected_noise: ArrayLike | None = None,
+    max_noise: float | None = None,
+    psf: DrizzledPSF | None = None,
     r_in: float | None = None,
     r_out: float | None = None,
 ) -> AstrometryScore:
-    """Windowed centroids of bright isolated stars against their true positions.
+    """Centroids of bright isolated stars against their true positions.
 
     Stars are selected as in :func:`score_photometry` (on the image, isolated,
-    not saturated) and by an expected peak signal-to-noise ratio: the true rate
-    in a circle of radius FWHM (half the light, roughly) over the noise of that
-    circle, ``0.5 F / (sqrt(π) FWHM σ)``, must reach ``min_snr``. The centroid
-    (:func:`windowed_centroid`, window σ = FWHM / 2.3548) starts at the true
-    position, with the local background of an annulus (default 4-7 FWHM)
-    subtracted.
+    not saturated) and by brightness: with ``expected_noise`` (the precision a
+    centroid can reach, per star, in pixels:
+    :func:`~drizrun.core.simulate.psffit.expected_centroid_noise`) a star is
+    used when it is at most ``max_noise``; otherwise by an expected peak
+    signal-to-noise ratio, the true rate in a circle of radius FWHM (half the
+    light, roughly) over the noise of that circle, ``0.5 F / (sqrt(π) FWHM σ)``,
+    of at least ``min_snr``. The local background of an annulus (default
+    4-7 FWHM) is subtracted and the position measured from the true one: by a
+    fit of ``psf`` (:func:`~drizrun.core.simulate.psffit.psf_centroid`) when
+    given, else by a windowed centroid (:func:`windowed_centroid`, window
+    σ = FWHM / 2.3548).
 
     Parameters
     ----------
@@ -1107,10 +1225,16 @@ def score_astrometry(
         True count rates.
     fwhm_px : float
         PSF FWHM in pixels of the image.
-    wht, others_x, others_y, others_extent, isolation, max_rate
+    wht, others_x, others_y, others_extent, isolation, max_rate, others_rate, contrast
         As for :func:`score_photometry`.
     min_snr : float
-        Faintest expected signal-to-noise ratio used.
+        Faintest expected signal-to-noise ratio used (without ``expected_noise``).
+    expected_noise : array_like, optional
+        Per star, the expected centroid error along one axis in pixels.
+    max_noise : float, optional
+        Largest ``expected_noise`` used (default 0.005 pixel).
+    psf : DrizzledPSF, optional
+        Model of a star on the image, for a PSF-fit centroid.
     r_in, r_out : float, optional
         Background annulus radii in pixels.
 
@@ -1118,6 +1242,8 @@ def score_astrometry(
     -------
     AstrometryScore
     """
+    from .psffit import psf_centroid
+
     data = _with_data(sci, wht)
     r_in = 4.0 * fwhm_px if r_in is None else r_in
     r_out = 7.0 * fwhm_px if r_out is None else r_out
@@ -1133,16 +1259,27 @@ def score_astrometry(
         others_extent=others_extent,
         isolation=r_out + 2.0 if isolation is None else isolation,
         max_rate=max_rate,
+        others_rate=others_rate,
+        contrast=contrast,
     )
+    if expected_noise is not None:
+        noise = np.broadcast_to(np.asarray(expected_noise, dtype=float), xs.shape)
+        keep &= noise <= (0.005 if max_noise is None else max_noise)
     xs, ys, rates = xs[keep], ys[keep], rates[keep]
     background, sigma, _ = annulus_background(data, xs, ys, r_in, r_out)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = 0.5 * rates / (math.sqrt(math.pi) * fwhm_px * sigma)
+    if expected_noise is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bright = 0.5 * rates / (math.sqrt(math.pi) * fwhm_px * sigma) >= min_snr
+    else:
+        bright = np.ones(xs.shape, dtype=bool)
     dx, dy = [], []
-    for xi, yi, bi, si in zip(xs, ys, background, snr, strict=True):
-        if not (np.isfinite(bi) and si >= min_snr):
+    for xi, yi, bi, ok in zip(xs, ys, background, bright, strict=True):
+        if not (np.isfinite(bi) and ok):
             continue
-        cx, cy = windowed_centroid(data, xi, yi, sigma=fwhm_px / 2.3548, background=bi)
+        if psf is not None:
+            cx, cy = psf_centroid(data, xi, yi, psf, background=bi)
+        else:
+            cx, cy = windowed_centroid(data, xi, yi, sigma=fwhm_px / 2.3548, background=bi)
         if np.isfinite(cx):
             dx.append(cx - xi)
             dy.append(cy - yi)

@@ -253,7 +253,7 @@ def test_photometry_and_astrometry_against_the_truth(tmp_path):
 
     visit = simulate("WFC3/UVIS", 4, tmp_path / "v", seed=21, chip_shape=(384, 768))
     drizrun.run([visit.association], output=tmp_path / "o" / visit.product, num_cores=2)
-    scores = VisitTruth(visit).score(tmp_path / "o", {})
+    scores = VisitTruth(visit).score(tmp_path / "o", {}, astrometry_noise=0.02)  # few bright stars here
     phot, astro, cr = scores["phot"], scores["astro"], scores["cr"]
     assert phot.n_stars >= 8 and astro.n_stars >= 3
     assert abs(phot.median_error) < 0.02
