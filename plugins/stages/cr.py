@@ -48,7 +48,7 @@ from drizrun.core.stage import StageResult
 
 from .chipdata import chip_key, dq_good
 from .crcoverage import other_coverage, usable_weight
-from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, poisson_noise
+from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
 from .images import keep_image, load_image, written_files
 from .resample import frame_from_record
@@ -79,6 +79,9 @@ class CrParams:
                                              "(modifies the input files).")
     corr: bool = param(False, doc="Write <rootname>_sci<N>_crclean.fits, the chip with cosmic rays replaced "
                                   "by the blotted median (driz_cr_corr).")
+    median_offset: bool = param(True, doc="Correct the blotted median for its typical offset from the chip "
+                                          "(the median of (D - B) / sigma; a median rejecting the highest "
+                                          "value is biased low).")
     neighbour_snr: tuple[float, float] | None = param(
         (20.0, 2.5), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
                          "sigma above the blotted median, pixels more than the second are flagged; unset: none.",
@@ -88,9 +91,12 @@ class CrParams:
                                  validator=in_range(0, 1000))
     single_snr: float = param(5.0, doc="Single-image test: sharpness threshold in sigma.",
                               validator=in_range(0.0, None))
-    single_contrast: float = param(3.0, doc="Single-image test: least ratio of a pixel's sharpness to the "
+    single_contrast: float = param(4.0, doc="Single-image test: least ratio of a pixel's sharpness to the "
                                             "fine structure around it (stars stay below).",
                                    validator=in_range(0.0, None))
+    single_median_snr: float = param(2.0, doc="Single-image test where one other exposure covers the pixel: "
+                                              "least excess over the blotted median, in sigma.",
+                                     validator=in_range(0.0, None))
 
 
 def flagged(mask: Any) -> np.ndarray:
@@ -140,21 +146,18 @@ class CrStage:
                 noise = np.asarray(err, dtype=np.float32) * to_e
             else:
                 noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
+            reference = model
+            if params.median_offset:
+                reference = model + np.float32(median_offset(data, model, noise)) * noise
             dq = chip.dq()
             clean_dq = dq_good(dq, 0)
             found = cosmic_ray_mask(
-                data, model, deriv(model), noise, snr=params.snr, scale=params.scale,
+                data, reference, deriv(model), noise, snr=params.snr, scale=params.scale,
                 support=clean_dq, neighbour_snr=params.neighbour_snr,
             )
             if params.single_coverage > 0:
-                unprotected = ~np.isfinite(model)
-                if coverage is not None:
-                    unprotected |= coverage(exposure, chip) < params.single_coverage
-                if unprotected.any():
-                    found |= single_image_mask_where(
-                        data, unprotected, read_noise=chip.read_noise, snr=params.single_snr,
-                        contrast=params.single_contrast, ignore=None if clean_dq is None else ~clean_dq,
-                    )
+                covered = None if coverage is None else coverage(exposure, chip)
+                found |= _single_image(data, reference, noise, chip, covered, clean_dq, params)
             found = grow_mask(found, grow=params.grow, ctegrow=params.ctegrow, cte_direction=chip.cte_direction)
             usable = dq_good(dq, final_bits)
             if usable is not None:
@@ -185,6 +188,27 @@ class CrStage:
                           files=written_files(masks))
         return StageResult(message=f"{total} cosmic-ray pixels on {len(masks)} chip(s)",
                            products=written_files(masks), metrics={"cr_pixels": total})
+
+
+def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, chip: Any, coverage: Any,
+                  clean_dq: np.ndarray | None, params: CrParams) -> np.ndarray:
+    """Cosmic rays found by the single-image test where the median cannot protect the chip."""
+    no_median = ~np.isfinite(model)
+    unprotected = no_median.copy()
+    if coverage is not None:
+        unprotected |= coverage < params.single_coverage
+    if not unprotected.any():
+        return np.zeros(data.shape, dtype=bool)
+    found = single_image_mask_where(
+        data, unprotected, read_noise=chip.read_noise, snr=params.single_snr, contrast=params.single_contrast,
+        ignore=None if clean_dq is None else ~clean_dq,
+    )
+    if coverage is not None:
+        # where another exposure contributes to the median, a cosmic ray also stands above it
+        with np.errstate(invalid="ignore"):
+            above = (data - model) > params.single_median_snr * noise
+        found &= (coverage < 1) | no_median | above
+    return found
 
 
 def _coverage_source(ctx: Any, params: CrParams) -> Any:

@@ -33,7 +33,9 @@ pixels between two brighter ones along a track. Only the sharpness test
 starts a growth, so it does not wander into stars.
 
 Pixels marked in ``ignore`` (known defects: their DQ flags explain an excess
-such as a hot pixel's) are never flagged. Those below the 5 x 5 median of
+such as a hot pixel's) are never flagged, and their eight neighbours are not
+candidates (the charge a saturated pixel bleeds along its column ends in a
+sharp pixel next to it); they can still be reached by the growth. Those below the 5 x 5 median of
 their surroundings (dead pixels) and non-finite pixels are replaced by it
 before the test, so that they do not make their neighbours look sharp.
 """
@@ -118,11 +120,13 @@ def single_image_mask(
     if d.ndim != 2:
         raise ValueError(f"data must be 2-D, got shape {d.shape}")
     bad = ~np.isfinite(d)
+    beside_defect = np.zeros(d.shape, dtype=bool)
     if ignore is not None:
         skip = np.asarray(ignore, dtype=bool)
         if skip.shape != d.shape:
             raise ValueError(f"ignore has shape {skip.shape}, data {d.shape}")
         bad |= skip
+        beside_defect = ndimage.binary_dilation(skip, structure=np.ones((3, 3), dtype=bool))
     if bad.any():
         level = np.float32(np.median(d[~bad])) if (~bad).any() else np.float32(0.0)
         local = ndimage.median_filter(np.where(bad, level, d), size=5, mode="nearest")
@@ -137,7 +141,7 @@ def single_image_mask(
     small = ndimage.median_filter(d, size=3, mode="nearest")
     fine = small - ndimage.median_filter(small, size=7, mode="nearest")
     fine = np.maximum(fine, np.float32(0.01) * noise)
-    mask = (significance > snr) & (lap > contrast * fine) & ~bad
+    mask = (significance > snr) & (lap > contrast * fine) & ~bad & ~beside_defect
     excess = d - smooth
     above = (excess > grow_snr * noise) & ~bad
     for _ in range(grow_steps):

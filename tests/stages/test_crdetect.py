@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drizrun.kernels import abs_deriv
-from drizrun.plugins.stages.crdetect import cosmic_ray_mask, grow_mask, poisson_noise
+from drizrun.plugins.stages.crdetect import cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 
 
 def _chip(seed=0, shape=(120, 100), sky=80.0, rn=4.0):
@@ -134,3 +134,16 @@ def test_grow_mask_leaves_its_input_alone():
     mask[4, 4] = True
     grown = grow_mask(mask, grow=3)
     assert grown.sum() == 9 and mask.sum() == 1
+
+
+def test_median_offset_measures_a_biased_median_in_units_of_the_noise():
+    rng = np.random.default_rng(10)
+    truth = np.full((600, 600), 400.0)
+    sigma = poisson_noise(truth, gain=1.0, read_noise=4.0)
+    data = truth + rng.normal(0.0, 1.0, truth.shape) * sigma
+    data[rng.uniform(size=truth.shape) < 0.01] += 5000.0  # cosmic rays do not move it
+    blotted = truth - 0.15 * sigma  # a median biased low
+    blotted[:10] = np.nan
+    assert median_offset(data, blotted, sigma) == pytest.approx(0.15, abs=0.03)
+    assert median_offset(data, truth, sigma) == pytest.approx(0.0, abs=0.03)
+    assert median_offset(data, np.full_like(truth, np.nan), sigma) == 0.0

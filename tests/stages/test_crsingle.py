@@ -115,3 +115,19 @@ def test_tiles_give_the_same_flags_as_the_whole_image_inside_the_region():
     tiled = single_image_mask_where(data, region, read_noise=READ_NOISE, tile=64)
     np.testing.assert_array_equal(tiled, whole & region)
     assert tiled.any() and not tiled[~region].any()
+
+
+def test_the_sharp_end_of_a_saturation_bleed_is_not_a_cosmic_ray():
+    rng = np.random.default_rng(6)
+    data = rng.normal(SKY, SIGMA, (80, 80)) + _pixel_gaussian((80, 80), 40.2, 40.1, 4e6, 1.9)
+    full_well = 60000.0
+    saturated = data >= full_well
+    data[saturated] = full_well
+    rows = np.flatnonzero(saturated[:, 40])
+    data[rows.min() - 1, 40] = 0.7 * full_well  # charge bled past the saturated pixels
+    data[rows.max() + 1, 40] = 0.6 * full_well
+    data[10, 10] += 3000.0  # and a cosmic ray far from it
+    mask = single_image_mask(data, read_noise=READ_NOISE, ignore=saturated)
+    assert not mask[rows.min() - 1, 40] and not mask[rows.max() + 1, 40]
+    assert mask[10, 10]
+    assert not mask[25:56, 25:56].any()
