@@ -5,7 +5,11 @@ electrons: the chip's data against the blotted median (sky included), with
 the derivative of the blotted image from the registered ``deriv`` kernel and
 the noise either from the Poisson model (gain, read noise and the blotted
 image, the sky counted once) or from the chip's ERR array (``cr.noise =
-"err"``).
+"err"``). With ``cr.median_offset`` the blotted median is first corrected for
+its typical offset from the chip
+(:func:`~drizrun.plugins.stages.crdetect.median_offset`), and with
+``cr.neighbour_snr`` the flags grow with a lower threshold to the edge
+neighbours of bright hits.
 
 Each chip's mask is written as ``<rootname>_sci<N>_crmask.fits`` (uint8,
 1 = good, 0 = cosmic ray, as AstroDrizzle; in memory with ``--in-memory``) and

@@ -14,20 +14,23 @@ four *corner Laplacians* of the pixel are ``2v - u - l``, ``2v - u - r``,
 ``2v - d - l`` and ``2v - d - r`` (the Laplacian of the image subsampled two
 times, evaluated on the pixel's four sub-pixels). The *sharpness* ``L`` is
 half the mean of their positive parts, so a lone spike of amplitude ``A`` on a
-flat background has ``L = A``. A pixel is a candidate when:
+flat background has ``L = A``. Below, ``median₃`` and ``median₇`` are the
+3 x 3 and 7 x 7 medians, and ``level₅`` a local level: the median over 5
+pixels along each row, then along each column (close to the 5 x 5 median and
+several times faster). A pixel is a candidate when:
 
-* ``L / σ − median₅(L / σ) > snr``: the sharpness, in units of the noise
-  ``σ`` of the pixel's smoothed surroundings (the Poisson model on the 5 x 5
-  median of the data, with the read noise), stands out against the local
-  level of the sharpness image (which removes the positive Laplacian of
-  smooth extended sources);
+* ``L / σ − level₅(L / σ) > snr``: the sharpness, in units of the noise
+  ``σ`` of the pixel's surroundings (the Poisson model on ``level₅(D)``,
+  with the read noise), stands out against the local level of the
+  sharpness image (which removes the positive Laplacian of smooth extended
+  sources);
 * ``L > contrast · F``, with the fine structure ``F = median₃(D) −
   median₇(median₃(D))``: a 3 x 3 median removes a cosmic ray but keeps the
   core of a star, so stars have ``F`` comparable to ``L``, cosmic rays much
   smaller.
 
 Every edge neighbour of a flagged pixel that rises above its surroundings
-(``D − median₅(D) > grow_snr · σ``) is added, ``grow_steps`` times (once by
+(``D − level₅(D) > grow_snr · σ``) is added, ``grow_steps`` times (once by
 default): the charge a cosmic ray shares with the pixels beside it, and
 pixels between two brighter ones along a track. Only the sharpness test
 starts a growth, so it does not wander into stars.
@@ -35,9 +38,10 @@ starts a growth, so it does not wander into stars.
 Pixels marked in ``ignore`` (known defects: their DQ flags explain an excess
 such as a hot pixel's) are never flagged, and their eight neighbours are not
 candidates (the charge a saturated pixel bleeds along its column ends in a
-sharp pixel next to it); they can still be reached by the growth. Those below the 5 x 5 median of
-their surroundings (dead pixels) and non-finite pixels are replaced by it
-before the test, so that they do not make their neighbours look sharp.
+sharp pixel next to it); they can still be reached by the growth. Those
+below the local level of their surroundings (dead pixels) and non-finite
+pixels are replaced by it before the test, so that they do not make their
+neighbours look sharp.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from scipy import ndimage
 __all__ = ["sharpness", "single_image_mask", "single_image_mask_where"]
 
 _EDGE = ndimage.generate_binary_structure(2, 1)
-#: Pixels beyond a tile that its test depends on (5 x 5 median of the 5 x 5 median, 3 x 3 then 7 x 7 medians).
+#: Pixels beyond a tile that its test depends on (level of the sharpness of the level, 3 x 3 then 7 x 7 medians).
 _MARGIN = 8
 
 
@@ -104,7 +108,7 @@ def single_image_mask(
         neighbourhood; stars and other sources of the image's own resolution
         stay below it.
     grow_snr : float
-        Excess over the 5 x 5 median, in units of the noise, above which an
+        Excess over the local level, in units of the noise, above which an
         edge neighbour of a flagged pixel is flagged too (see the module
         docstring for the fine-structure condition).
     grow_steps : int
@@ -127,17 +131,16 @@ def single_image_mask(
             raise ValueError(f"ignore has shape {skip.shape}, data {d.shape}")
         bad |= skip
         beside_defect = ndimage.binary_dilation(skip, structure=np.ones((3, 3), dtype=bool))
+    level = np.float32(np.median(d[~bad])) if (~bad).any() else np.float32(0.0)
+    smooth = _local_median(np.where(bad, level, d), 5)
     if bad.any():
-        level = np.float32(np.median(d[~bad])) if (~bad).any() else np.float32(0.0)
-        local = ndimage.median_filter(np.where(bad, level, d), size=5, mode="nearest")
         # dead and non-finite pixels would make their neighbours look sharp: fill them in;
         # pixels above their surroundings (hot, saturated) keep their values
-        d = np.where(~np.isfinite(d) | (bad & (d < local)), local, d)
-    smooth = ndimage.median_filter(d, size=5, mode="nearest")
+        d = np.where(~np.isfinite(d) | (bad & (d < smooth)), smooth, d)
     noise = np.sqrt(np.abs(smooth) + np.float32(read_noise) ** 2).astype(np.float32)
     lap = sharpness(d)
     significance = lap / noise
-    significance -= ndimage.median_filter(significance, size=5, mode="nearest")
+    significance -= _local_median(significance, 5)
     small = ndimage.median_filter(d, size=3, mode="nearest")
     fine = small - ndimage.median_filter(small, size=7, mode="nearest")
     fine = np.maximum(fine, np.float32(0.01) * noise)
@@ -152,12 +155,18 @@ def single_image_mask(
     return mask
 
 
+def _local_median(image: np.ndarray, size: int) -> np.ndarray:
+    """Median over ``size`` pixels along each row, then along each column (a fast local level)."""
+    rows = ndimage.median_filter(image, size=(1, size), mode="nearest")
+    return ndimage.median_filter(rows, size=(size, 1), mode="nearest")
+
+
 def single_image_mask_where(
     data: ArrayLike,
     region: ArrayLike,
     *,
     read_noise: float,
-    tile: int = 256,
+    tile: int = 64,
     **options: Any,
 ) -> NDArray[np.bool_]:
     """:func:`single_image_mask` evaluated only where ``region`` is true.
