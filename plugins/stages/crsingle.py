@@ -87,7 +87,7 @@ def single_image_mask(
     *,
     read_noise: float,
     snr: float = 5.0,
-    contrast: float = 3.0,
+    contrast: float = 4.0,
     grow_snr: float = 2.0,
     grow_steps: int = 1,
     ignore: ArrayLike | None = None,
@@ -109,12 +109,13 @@ def single_image_mask(
         stay below it.
     grow_snr : float
         Excess over the local level, in units of the noise, above which an
-        edge neighbour of a flagged pixel is flagged too (see the module
-        docstring for the fine-structure condition).
+        edge neighbour of a flagged pixel is flagged too.
     grow_steps : int
         How many times the flags grow to such neighbours (0: never).
     ignore : array_like of bool, optional
-        Pixels never flagged, and replaced before the test (known defects).
+        Known defects: never flagged, their eight neighbours are not
+        candidates, and those below their surroundings are filled in before
+        the test.
 
     Returns
     -------
