@@ -5,7 +5,11 @@ electrons: the chip's data against the blotted median (sky included), with
 the derivative of the blotted image from the registered ``deriv`` kernel and
 the noise either from the Poisson model (gain, read noise and the blotted
 image, the sky counted once) or from the chip's ERR array (``cr.noise =
-"err"``).
+"err"``). With ``cr.median_offset`` the blotted median is first corrected for
+its typical offset from the chip
+(:func:`~drizrun.plugins.stages.crdetect.median_offset`), and with
+``cr.neighbour_snr`` the flags grow with a lower threshold to the edge
+neighbours of bright hits.
 
 Each chip's mask is written as ``<rootname>_sci<N>_crmask.fits`` (uint8,
 1 = good, 0 = cosmic ray, as AstroDrizzle; in memory with ``--in-memory``) and
@@ -17,7 +21,18 @@ cosmic-ray pixels replaced by the blotted median.
 
 Pixels whose DQ flags the final drizzle rejects anyway (flags outside
 ``final.bits``: hot pixels, dead columns...) are never reported as cosmic
-rays, so the masks count only what the cosmic-ray test removes.
+rays, so the masks count only what the cosmic-ray test removes. Pixels with
+DQ flags the final drizzle keeps (hot pixels among ``final.bits``) are tested
+like the others, but do not confirm their neighbours (a hot pixel's excess is
+its own).
+
+Where the median cannot reject a cosmic ray (chip pixels covered by fewer
+than ``cr.single_coverage`` other exposures: dither edges, the gaps between
+chips; and pixels without a median), each chip is also searched alone for
+pixels sharper than its sources
+(:func:`~drizrun.plugins.stages.crsingle.single_image_mask`); the coverage
+comes from the weights of the separately drizzled images
+(:mod:`~drizrun.plugins.stages.crcoverage`).
 """
 
 from __future__ import annotations
@@ -29,14 +44,18 @@ import attrs
 import numpy as np
 
 from drizrun.core.errors import ProcessingError
+from drizrun.core.geometry import calc_pixmap
 from drizrun.core.hookspecs import hookimpl
 from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .chipdata import chip_key, dq_good
-from .crdetect import NOISE_MODELS, cosmic_ray_mask, poisson_noise
+from .crcoverage import other_coverage, usable_weight
+from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
+from .crsingle import single_image_mask_where
 from .images import keep_image, load_image, written_files
+from .resample import frame_from_record
 
 __all__ = ["CrParams", "CrStage", "flagged"]
 
@@ -64,6 +83,24 @@ class CrParams:
                                              "(modifies the input files).")
     corr: bool = param(False, doc="Write <rootname>_sci<N>_crclean.fits, the chip with cosmic rays replaced "
                                   "by the blotted median (driz_cr_corr).")
+    median_offset: bool = param(True, doc="Correct the blotted median for its typical offset from the chip "
+                                          "(the median of (D - B) / sigma; a median rejecting the highest "
+                                          "value is biased low).")
+    neighbour_snr: tuple[float, float] | None = param(
+        (20.0, 2.5), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
+                         "sigma above the blotted median, pixels more than the second are flagged; unset: none.",
+        validator=attrs.validators.optional(_two_positive))
+    single_coverage: int = param(2, doc="Pixels covered by fewer than this many other exposures, and pixels "
+                                        "without a median, are also tested alone for cosmic rays; 0: never.",
+                                 validator=in_range(0, 1000))
+    single_snr: float = param(5.0, doc="Single-image test: sharpness threshold in sigma.",
+                              validator=in_range(0.0, None))
+    single_contrast: float = param(4.0, doc="Single-image test: least ratio of a pixel's sharpness to the "
+                                            "fine structure around it (stars stay below).",
+                                   validator=in_range(0.0, None))
+    single_median_snr: float = param(2.0, doc="Single-image test where one other exposure covers the pixel: "
+                                              "least excess over the blotted median, in sigma.",
+                                     validator=in_range(0.0, None))
 
 
 def flagged(mask: Any) -> np.ndarray:
@@ -78,7 +115,7 @@ class CrStage:
     params = CrParams
     requires = ("blotted",)
     provides = ("crmask",)
-    uses: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ("single",)
     min_inputs = 2
     order = 60.0
 
@@ -94,6 +131,7 @@ class CrStage:
         final_params = ctx.config.params.get("final")
         final_bits = getattr(final_params, "bits", 0) if final_params is not None else 0
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
+        coverage = _coverage_source(ctx, params)
 
         def detect(item: tuple[Any, Any]) -> tuple[str, Any, np.ndarray]:
             exposure, chip = item
@@ -112,11 +150,20 @@ class CrStage:
                 noise = np.asarray(err, dtype=np.float32) * to_e
             else:
                 noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
+            reference = model
+            if params.median_offset:
+                reference = model + np.float32(median_offset(data, model, noise)) * noise
+            dq = chip.dq()
+            clean_dq = dq_good(dq, 0)
             found = cosmic_ray_mask(
-                data, model, deriv(model), noise, snr=params.snr, scale=params.scale, grow=params.grow,
-                ctegrow=params.ctegrow, cte_direction=chip.cte_direction,
+                data, reference, deriv(model), noise, snr=params.snr, scale=params.scale,
+                support=clean_dq, neighbour_snr=params.neighbour_snr,
             )
-            usable = dq_good(chip.dq(), final_bits)
+            if params.single_coverage > 0:
+                covered = None if coverage is None else coverage(exposure, chip)
+                found |= _single_image(data, reference, noise, chip, covered, clean_dq, params)
+            found = grow_mask(found, grow=params.grow, ctegrow=params.ctegrow, cte_direction=chip.cte_direction)
+            usable = dq_good(dq, final_bits)
             if usable is not None:
                 # pixels the final drizzle leaves out anyway are not cosmic rays to report
                 found &= usable
@@ -145,6 +192,44 @@ class CrStage:
                           files=written_files(masks))
         return StageResult(message=f"{total} cosmic-ray pixels on {len(masks)} chip(s)",
                            products=written_files(masks), metrics={"cr_pixels": total})
+
+
+def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, chip: Any, coverage: Any,
+                  clean_dq: np.ndarray | None, params: CrParams) -> np.ndarray:
+    """Cosmic rays found by the single-image test where the median cannot protect the chip."""
+    no_median = ~np.isfinite(model)
+    unprotected = no_median.copy()
+    if coverage is not None:
+        unprotected |= coverage < params.single_coverage
+    if not unprotected.any():
+        return np.zeros(data.shape, dtype=bool)
+    found = single_image_mask_where(
+        data, unprotected, read_noise=chip.read_noise, snr=params.single_snr, contrast=params.single_contrast,
+        ignore=None if clean_dq is None else ~clean_dq,
+    )
+    if coverage is not None:
+        # where another exposure contributes to the median, a cosmic ray also stands above it
+        with np.errstate(invalid="ignore"):
+            above = (data - model) > params.single_median_snr * noise
+        found &= (coverage < 1) | no_median | above
+    return found
+
+
+def _coverage_source(ctx: Any, params: CrParams) -> Any:
+    """Function ``(exposure, chip) -> coverage`` from the single drizzles, or ``None`` without them."""
+    if params.single_coverage <= 0 or not ctx.artifacts.has("single"):
+        return None
+    single = ctx.artifacts.get("single")
+    frame = frame_from_record(single["frame"])
+    median_params = ctx.config.params.get("median")
+    maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
+    usable = {root: usable_weight(load_image(ctx, entry["wht"]), maskpt) for root, entry in single["images"].items()}
+
+    def coverage(exposure: Any, chip: Any) -> np.ndarray:
+        pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
+        return other_coverage(pixmap, usable, exposure.rootname)
+
+    return coverage
 
 
 def _cr_bit(ctx: Any, exposure: Any) -> int:

@@ -9,7 +9,19 @@ pixel is a cosmic ray when::
     and some pixel of its 3x3 neighbourhood has
     |D - B| > scale[0]*∇B + snr[0]*σ                     (first threshold)
 
-(reference-pipelines §2.8). The mask is then grown to a ``grow`` x ``grow``
+(AstroDrizzle's driz_cr test). Pixels marked as not ``support`` (pixels with
+DQ flags: a hot pixel's excess is its own) may be flagged themselves but do
+not confirm their neighbours through the first threshold.
+
+With ``neighbour_snr = (seed, low)``, the flags then grow once more, with a
+lower threshold around the confirmed hits: every edge neighbour of a flagged
+supporting pixel with ``D - B > seed*σ`` is flagged when ``D - B > low*σ``.
+A cosmic ray shares part of its charge with the pixels that share an edge
+with it; next to a bright hit that share can exceed 5σ while staying below
+the second threshold (whose derivative term also grows with the noise of the
+blotted median itself).
+
+The mask is then grown to a ``grow`` x ``grow``
 box around each flagged pixel (AstroDrizzle's ``driz_cr_grow``: 1 means no
 growth, 3 one pixel all around), and by ``ctegrow`` pixels along the column on
 the side away from the amplifier, where charge lost during read-out trails.
@@ -34,7 +46,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
-__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "poisson_noise"]
+__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "grow_mask", "median_offset", "poisson_noise"]
+
+_EDGE = ndimage.generate_binary_structure(2, 1)
 
 #: Noise models :func:`cosmic_ray_mask` accepts.
 NOISE_MODELS = ("poisson", "err")
@@ -61,6 +75,38 @@ def poisson_noise(blotted: ArrayLike, *, gain: float, read_noise: float) -> NDAr
     return (np.sqrt(gain * np.abs(b) + read_noise**2) / gain).astype(np.float32)
 
 
+def median_offset(data: ArrayLike, blotted: ArrayLike, noise: ArrayLike, *, step: int = 4) -> float:
+    """Typical offset of a chip from its blotted median, in units of the noise.
+
+    A median that rejects the highest value of every pixel (minmed, or
+    ``combine_nhigh``) is biased low, by about a tenth of the noise for four
+    exposures, so ``D - B`` is biased high and the test more likely to flag
+    noise than its thresholds say. The median of ``(D - B) / σ`` over the chip
+    measures that bias (and any residual sky mismatch); cosmic rays and
+    sources are too few to move it.
+
+    Parameters
+    ----------
+    data, blotted, noise : array_like, (ny, nx)
+        As for :func:`cosmic_ray_mask`.
+    step : int
+        Every ``step``-th row and column is used (the median of a few hundred
+        thousand pixels is exact enough).
+
+    Returns
+    -------
+    float
+        0 when no pixel has a finite ratio.
+    """
+    d = np.asarray(data)[::step, ::step]
+    b = np.asarray(blotted)[::step, ::step]
+    sigma = np.asarray(noise)[::step, ::step]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (d - b) / sigma
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.median(ratio)) if ratio.size else 0.0
+
+
 def cosmic_ray_mask(
     data: ArrayLike,
     blotted: ArrayLike,
@@ -72,6 +118,8 @@ def cosmic_ray_mask(
     grow: int = 1,
     ctegrow: int = 0,
     cte_direction: int = 0,
+    support: ArrayLike | None = None,
+    neighbour_snr: tuple[float, float] | None = None,
 ) -> NDArray[np.bool_]:
     """Return the cosmic-ray mask of one chip (``True`` = cosmic ray).
 
@@ -93,6 +141,10 @@ def cosmic_ray_mask(
         Length in pixels of the growth along the column, away from the amplifier.
     cte_direction : int
         +1 or -1: direction of charge transfer along the row index; 0: none.
+    support : array_like of bool, optional
+        Pixels that may confirm their neighbours (default: all).
+    neighbour_snr : tuple of float, optional
+        ``(seed, low)`` of the growth to edge neighbours (unset: none).
 
     Returns
     -------
@@ -107,18 +159,55 @@ def cosmic_ray_mask(
             f"data, blotted, deriv and noise must be 2-D of one shape, got "
             f"{d.shape}, {b.shape}, {g.shape}, {sigma.shape}"
         )
+    supporting = None
+    if support is not None:
+        supporting = np.asarray(support, dtype=bool)
+        if supporting.shape != d.shape:
+            raise ValueError(f"support has shape {supporting.shape}, data {d.shape}")
     with np.errstate(invalid="ignore"):
-        difference = np.abs(d - b)
+        excess = d - b
+        difference = np.abs(excess)
         usable = np.isfinite(difference) & np.isfinite(g) & np.isfinite(sigma)
         first = usable & (difference > scale[0] * g + snr[0] * sigma)
         second = usable & (difference > scale[1] * g + snr[1] * sigma)
-    near_first = ndimage.maximum_filter(first, size=3, mode="constant", cval=False)
-    mask = second & near_first
+    confirming = first if supporting is None else first & supporting
+    near_first = ndimage.maximum_filter(confirming, size=3, mode="constant", cval=False)
+    mask = second & (near_first | first)
+    if neighbour_snr is not None:
+        seed, low = neighbour_snr
+        with np.errstate(invalid="ignore"):
+            seeds = mask & usable & (excess > seed * sigma)
+            above = usable & (excess > low * sigma)
+        if supporting is not None:
+            seeds &= supporting
+        mask |= ndimage.binary_dilation(seeds, structure=_EDGE) & above
+    return grow_mask(mask, grow=grow, ctegrow=ctegrow, cte_direction=cte_direction)
+
+
+def grow_mask(mask: ArrayLike, *, grow: int = 1, ctegrow: int = 0, cte_direction: int = 0) -> NDArray[np.bool_]:
+    """Grow a cosmic-ray mask to a ``grow`` x ``grow`` box and along the read-out direction.
+
+    Parameters
+    ----------
+    mask : array_like of bool, (ny, nx)
+        Cosmic rays (``True``); not modified.
+    grow : int
+        Size of the square box each flagged pixel is grown to (0 or 1: none).
+    ctegrow : int
+        Length in pixels of the growth along the column, away from the amplifier.
+    cte_direction : int
+        +1 or -1: direction of charge transfer along the row index; 0: none.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    out = np.asarray(mask, dtype=bool)
     if grow > 1:
-        mask = ndimage.maximum_filter(mask, size=grow, mode="constant", cval=False)
+        out = ndimage.maximum_filter(out, size=grow, mode="constant", cval=False)
     if ctegrow > 0 and cte_direction != 0:
-        mask = _grow_along_readout(mask, ctegrow, cte_direction)
-    return mask
+        out = _grow_along_readout(out, ctegrow, cte_direction)
+    return out
 
 
 def _grow_along_readout(mask: np.ndarray, length: int, direction: int) -> np.ndarray:

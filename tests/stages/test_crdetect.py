@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drizrun.kernels import abs_deriv
-from drizrun.plugins.stages.crdetect import cosmic_ray_mask, poisson_noise
+from drizrun.plugins.stages.crdetect import cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 
 
 def _chip(seed=0, shape=(120, 100), sky=80.0, rn=4.0):
@@ -93,3 +93,57 @@ def test_error_array_noise_model_scales_the_threshold():
 def test_shape_mismatch_is_a_value_error():
     with pytest.raises(ValueError, match="one shape"):
         cosmic_ray_mask(np.zeros((3, 3)), np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((3, 3)))
+
+
+def test_flagged_pixels_without_support_do_not_confirm_their_neighbours():
+    rng = np.random.default_rng(8)
+    truth = np.full((40, 40), 100.0)
+    data = truth + rng.normal(0.0, 1.0, truth.shape)
+    data[20, 20] += 5000.0  # a hot pixel's excess
+    around = [(19, 20), (21, 20), (20, 19), (20, 21)]
+    for y, x in around:
+        data[y, x] = 100.0 + 3.2 * np.sqrt(100.0 + 16.0)  # between the second and the first threshold
+    support = np.ones(truth.shape, bool)
+    assert all(_mask(data, truth)[y, x] for y, x in around)
+    support[20, 20] = False
+    mask = _mask(data, truth, support=support)
+    assert mask[20, 20]  # still flagged itself
+    assert not any(mask[y, x] for y, x in around)
+
+
+def test_edge_neighbours_of_a_bright_hit_grow_with_the_lower_threshold():
+    rng = np.random.default_rng(9)
+    truth = np.full((60, 60), 100.0)
+    sigma = np.sqrt(100.0 + 16.0)
+    data = truth + rng.normal(0.0, 0.3 * sigma, truth.shape)
+    data[30, 30] += 200.0 * sigma
+    data[30, 31] = 100.0 + 2.8 * sigma  # shared charge below the second threshold (3 sigma)
+    data[31, 31] = 100.0 + 2.8 * sigma  # diagonal: not an edge neighbour
+    data[10, 10] = 100.0 + 10.0 * sigma  # a fainter hit: not bright enough to seed the growth
+    data[10, 11] = 100.0 + 2.8 * sigma
+    plain = _mask(data, truth)
+    assert not plain[30, 31]
+    grown = _mask(data, truth, neighbour_snr=(20.0, 2.5))
+    assert grown[30, 31] and not grown[31, 31]
+    assert grown[10, 10] and not grown[10, 11]
+    assert (grown & ~plain).sum() == 1
+
+
+def test_grow_mask_leaves_its_input_alone():
+    mask = np.zeros((9, 9), bool)
+    mask[4, 4] = True
+    grown = grow_mask(mask, grow=3)
+    assert grown.sum() == 9 and mask.sum() == 1
+
+
+def test_median_offset_measures_a_biased_median_in_units_of_the_noise():
+    rng = np.random.default_rng(10)
+    truth = np.full((600, 600), 400.0)
+    sigma = poisson_noise(truth, gain=1.0, read_noise=4.0)
+    data = truth + rng.normal(0.0, 1.0, truth.shape) * sigma
+    data[rng.uniform(size=truth.shape) < 0.01] += 5000.0  # cosmic rays do not move it
+    blotted = truth - 0.15 * sigma  # a median biased low
+    blotted[:10] = np.nan
+    assert median_offset(data, blotted, sigma) == pytest.approx(0.15, abs=0.03)
+    assert median_offset(data, truth, sigma) == pytest.approx(0.0, abs=0.03)
+    assert median_offset(data, np.full_like(truth, np.nan), sigma) == 0.0

@@ -1,0 +1,46 @@
+"""Coverage of chip pixels by the other exposures' single drizzles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drizrun.plugins.stages.crcoverage import other_coverage, usable_weight
+
+
+def _pixmap(shape, dx=0.0, dy=0.0):
+    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(float)
+    return np.dstack([xx + dx, yy + dy])
+
+
+def test_usable_weight_follows_the_median_stage_threshold():
+    weight = np.zeros((10, 10))
+    weight[:, :5] = 100.0
+    weight[:, 5] = 20.0  # below 0.3 x mean(100...) of the pixels with weight
+    weight[:, 6] = 40.0
+    usable = usable_weight(weight, 0.3)
+    assert usable[:, :5].all() and not usable[:, 5].any() and usable[:, 6].all() and not usable[:, 7:].any()
+    assert not usable_weight(np.zeros((4, 4)), 0.3).any()
+
+
+def test_other_exposures_are_counted_own_exposure_is_not():
+    frame = (20, 30)
+    a = np.ones(frame, bool)
+    b = np.zeros(frame, bool)
+    b[:, 10:] = True
+    c = np.zeros(frame, bool)
+    c[:, 20:] = True
+    usable = {"own": np.ones(frame, bool), "a": a, "b": b, "c": c}
+    chip = _pixmap((10, 25), dx=2.0, dy=3.0)  # chip pixel (y, x) lands on frame (y + 3, x + 2)
+    cov = other_coverage(chip, usable, "own")
+    assert cov.dtype == np.int16
+    assert (cov[:, :8] == 1).all()  # frame columns 2..9: only a
+    assert (cov[:, 8:18] == 2).all()  # frame columns 10..19: a and b
+    assert (cov[:, 18:] == 3).all()
+
+
+def test_pixels_off_the_frame_or_without_position_have_no_coverage():
+    usable = {"own": np.ones((10, 10), bool), "a": np.ones((10, 10), bool)}
+    pix = _pixmap((6, 6), dx=7.0)  # columns 3.. of the chip fall off the 10-column frame
+    pix[0, 0] = np.nan
+    cov = other_coverage(pix, usable, "own")
+    assert (cov[1:, :3] == 1).all() and (cov[:, 3:] == 0).all() and cov[0, 0] == 0
