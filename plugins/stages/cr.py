@@ -51,7 +51,7 @@ from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .chipdata import chip_key, dq_good
-from .crcoverage import other_coverage, usable_weight
+from .crcoverage import FrameCoverage, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
 from .images import keep_image, load_image, written_files
@@ -223,11 +223,15 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     frame = frame_from_record(single["frame"])
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
-    usable = {root: usable_weight(load_image(ctx, entry["wht"]), maskpt) for root, entry in single["images"].items()}
+    entries = single["images"]
+    counts = FrameCoverage.from_usable(usable_weight(load_image(ctx, entry["wht"]), maskpt)
+                                       for entry in entries.values())
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
         pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
-        return other_coverage(pixmap, usable, exposure.rootname)
+        entry = entries.get(exposure.rootname)
+        own = usable_weight(load_image(ctx, entry["wht"]), maskpt) if entry is not None else None
+        return other_coverage(pixmap, counts, own)
 
     return coverage
 

@@ -6,18 +6,24 @@ with one, the median of two values is their mean. The coverage of a chip pixel
 is the number of other exposures whose separately drizzled image has usable
 weight (at least ``maskpt`` times the image's mean weight, as the median
 stage requires) at the output pixel the chip pixel's centre falls on.
+
+The usable pixels of all exposures are summed once into a frame of counts
+(:class:`FrameCoverage`, two bytes per frame pixel whatever the number of
+exposures); a chip's coverage is the count under each of its pixels minus its
+own exposure's contribution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 
+import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .combine import weight_thresholds
 
-__all__ = ["other_coverage", "usable_weight"]
+__all__ = ["FrameCoverage", "other_coverage", "usable_weight"]
 
 
 def usable_weight(weight: ArrayLike, maskpt: float) -> NDArray[np.bool_]:
@@ -41,8 +47,42 @@ def usable_weight(weight: ArrayLike, maskpt: float) -> NDArray[np.bool_]:
     return w >= max(threshold, 1e-30)
 
 
+@attrs.frozen(eq=False)
+class FrameCoverage:
+    """How many exposures the median can use at every pixel of the single drizzles' frame.
+
+    Attributes
+    ----------
+    counts : ndarray of uint16, (ny, nx)
+        Exposures whose single drizzle is usable there (:func:`usable_weight`).
+    """
+
+    counts: NDArray[np.uint16]
+
+    @classmethod
+    def from_usable(cls, images: Iterable[ArrayLike]) -> FrameCoverage:
+        """Sum boolean usable-pixel images of one frame, read one at a time.
+
+        Raises
+        ------
+        ValueError
+            If there is no image or their shapes differ.
+        """
+        counts: NDArray[np.uint16] | None = None
+        for image in images:
+            usable = np.asarray(image, dtype=bool)
+            if counts is None:
+                counts = np.zeros(usable.shape, dtype=np.uint16)
+            elif usable.shape != counts.shape:
+                raise ValueError(f"usable-pixel images of shapes {counts.shape} and {usable.shape}")
+            counts += usable
+        if counts is None:
+            raise ValueError("no usable-pixel image to count")
+        return cls(counts=counts)
+
+
 def other_coverage(
-    pixmap: ArrayLike, usable: Mapping[str, ArrayLike], own: str
+    pixmap: ArrayLike, coverage: FrameCoverage, own: ArrayLike | None
 ) -> NDArray[np.int16]:
     """Number of other exposures with usable data under every chip pixel.
 
@@ -51,10 +91,11 @@ def other_coverage(
     pixmap : array_like, (ny, nx, 2)
         Position (x, y; 0-based) of every chip pixel's centre on the frame of
         the single drizzles.
-    usable : mapping
-        Exposure root name -> boolean image on that frame (:func:`usable_weight`).
-    own : str
-        Root name of the chip's own exposure (not counted).
+    coverage : FrameCoverage
+        Counts of every exposure, the chip's own included.
+    own : array_like of bool, optional
+        The usable pixels of the chip's own exposure (not counted); ``None``
+        when that exposure has no single drizzle among the counts.
 
     Returns
     -------
@@ -63,17 +104,15 @@ def other_coverage(
         have coverage 0.
     """
     pix = np.asarray(pixmap, dtype=np.float64)
-    count = np.zeros(pix.shape[:2], dtype=np.int16)
-    others = [np.asarray(image, dtype=bool) for root, image in usable.items() if root != own]
-    if not others:
-        return count
-    ny, nx = others[0].shape
+    ny, nx = coverage.counts.shape
     with np.errstate(invalid="ignore"):
         ix = np.floor(pix[..., 0] + 0.5)
         iy = np.floor(pix[..., 1] + 0.5)
         inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
     cols = np.where(inside, ix, 0).astype(np.intp)
     rows = np.where(inside, iy, 0).astype(np.intp)
-    for image in others:
-        count += image[rows, cols] & inside
+    count = coverage.counts[rows, cols].astype(np.int16)
+    if own is not None:
+        count -= np.asarray(own, dtype=bool)[rows, cols]
+    count[~inside] = 0
     return count

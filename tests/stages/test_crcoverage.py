@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from drizrun.plugins.stages.crcoverage import other_coverage, usable_weight
+from drizrun.plugins.stages.crcoverage import FrameCoverage, other_coverage, usable_weight
 
 
 def _pixmap(shape, dx=0.0, dy=0.0):
@@ -29,9 +30,12 @@ def test_other_exposures_are_counted_own_exposure_is_not():
     b[:, 10:] = True
     c = np.zeros(frame, bool)
     c[:, 20:] = True
-    usable = {"own": np.ones(frame, bool), "a": a, "b": b, "c": c}
+    own = np.ones(frame, bool)
+    own[0, 0] = False  # the own exposure's gaps are not subtracted twice
+    counts = FrameCoverage.from_usable(iter([own, a, b, c]))
+    assert counts.counts.dtype == np.uint16 and counts.counts.max() == 4
     chip = _pixmap((10, 25), dx=2.0, dy=3.0)  # chip pixel (y, x) lands on frame (y + 3, x + 2)
-    cov = other_coverage(chip, usable, "own")
+    cov = other_coverage(chip, counts, own)
     assert cov.dtype == np.int16
     assert (cov[:, :8] == 1).all()  # frame columns 2..9: only a
     assert (cov[:, 8:18] == 2).all()  # frame columns 10..19: a and b
@@ -39,8 +43,18 @@ def test_other_exposures_are_counted_own_exposure_is_not():
 
 
 def test_pixels_off_the_frame_or_without_position_have_no_coverage():
-    usable = {"own": np.ones((10, 10), bool), "a": np.ones((10, 10), bool)}
+    own = np.ones((10, 10), bool)
+    counts = FrameCoverage.from_usable([own, np.ones((10, 10), bool)])
     pix = _pixmap((6, 6), dx=7.0)  # columns 3.. of the chip fall off the 10-column frame
     pix[0, 0] = np.nan
-    cov = other_coverage(pix, usable, "own")
+    cov = other_coverage(pix, counts, own)
     assert (cov[1:, :3] == 1).all() and (cov[:, 3:] == 0).all() and cov[0, 0] == 0
+    # an exposure without a single drizzle of its own: every count is another exposure's
+    assert (other_coverage(pix, counts, None)[1:, :3] == 2).all()
+
+
+def test_counts_need_images_of_one_shape():
+    with pytest.raises(ValueError, match="no usable"):
+        FrameCoverage.from_usable([])
+    with pytest.raises(ValueError, match="shapes"):
+        FrameCoverage.from_usable([np.ones((3, 3), bool), np.ones((3, 4), bool)])
