@@ -8,7 +8,8 @@ the sky that was subtracted before drizzling is added back, so the blotted
 image can be compared with the chip's data directly. The results are
 ``<rootname>_sci<N>_blt.fits`` in the chip's own units (in memory with
 ``--in-memory``) and the ``blotted`` artifact. Chip pixels that fall where the
-median has no data are NaN, which the cosmic-ray test skips.
+median has no data are NaN: the cosmic-ray stage's comparison with the
+median skips them, and only its single-image test can flag them.
 """
 
 from __future__ import annotations
