@@ -96,7 +96,7 @@ def format_stage_times(times: Mapping[str, Mapping[str, float]]) -> str:
     tools = [tool for tool, values in times.items() if values]
     if not tools:
         return ""
-    width = max(12, *(len(t) for t in tools))
+    width = max(12, *(len(t) for t in tools)) + 2
     lines = ["per-stage wall time (s)".ljust(24) + "".join(t.rjust(width) for t in tools)]
     for stage in STAGES:
         cells = []
