@@ -78,7 +78,7 @@ class SkyParams:
                             validator=_optional_positive_int)
     step: int = param(4, doc="Sampling step in pixels when measuring overlaps for matching.",
                       validator=in_range(1, 64))
-    match_samples: int = param(2**17, doc="Most sample pixels per chip when measuring overlaps for "
+    match_samples: int = param(2**15, doc="Most sample pixels per chip when measuring overlaps for "
                                           "matching: larger chips are sampled with a coarser step "
                                           "than sky.step (0: no limit).",
                                validator=in_range(0, None))
