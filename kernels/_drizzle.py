@@ -79,6 +79,62 @@ def _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, jj, ii, v, v2, dqv, 
             out_dq[jj, ii] |= dqv
 
 
+def _add(out_img, out_wht, seen, out_ctx, jj, ii, cv, c, flags, plane, bit):
+    """Add ``cv = c * v`` and weight `c` to the sums of output pixel (jj, ii).
+
+    The first contribution of a call to a pixel turns its weighted mean
+    ``F`` into the weighted sum ``F * W`` (0 if ``W == 0``) and marks the
+    pixel in `seen`; :func:`_finish` divides by the weight once at the end.
+    Only the image, weight and context (bit 1 of `flags`) are updated.
+    """
+    wo = float(out_wht[jj, ii])
+    fo = float(out_img[jj, ii])
+    base = fo if seen[jj, ii] else (fo * wo if wo != 0.0 else 0.0)
+    out_img[jj, ii] = base + cv
+    out_wht[jj, ii] = wo + c
+    seen[jj, ii] = 1
+    if flags & 1:
+        if c > 0.0:
+            out_ctx[plane, jj, ii] |= bit
+
+
+def _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, jj, ii, cv, c, v2, dqv,
+              flags, plane, bit):
+    """:func:`_add`, also summing ``c**2 * v2`` into the variance (``V * W**2``) and ORing DQ."""
+    wo = float(out_wht[jj, ii])
+    fo = float(out_img[jj, ii])
+    cw = float(c)
+    first = seen[jj, ii] == 0
+    base = (fo * wo if wo != 0.0 else 0.0) if first else fo
+    out_img[jj, ii] = base + cv
+    out_wht[jj, ii] = wo + cw
+    seen[jj, ii] = 1
+    if flags & 2:
+        vo = float(out_var[jj, ii])
+        vbase = (vo * wo * wo if wo != 0.0 else 0.0) if first else vo
+        out_var[jj, ii] = vbase + cw * cw * v2
+    if cw > 0.0:
+        if flags & 1:
+            out_ctx[plane, jj, ii] |= bit
+        if flags & 4:
+            out_dq[jj, ii] |= dqv
+
+
+def _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags):
+    """Turn the sums of the pixels marked in `seen` within rows y0..y1, columns x0..x1 back into means.
+
+    A pixel whose weights summed to exactly 0 keeps its sum.
+    """
+    for jj in range(y0, y1 + 1):
+        for ii in range(x0, x1 + 1):
+            if seen[jj, ii]:
+                wn = float(out_wht[jj, ii])
+                if wn != 0.0:
+                    out_img[jj, ii] = float(out_img[jj, ii]) / wn
+                    if flags & 2:
+                        out_var[jj, ii] = float(out_var[jj, ii]) / (wn * wn)
+
+
 #pythran export drizzle_turbo(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float, float)
 def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
                   flags, plane, bit, pixfrac, scale_ratio, iscale):
@@ -113,6 +169,12 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     norm = scale_ratio * scale_ratio / (pixfrac * pixfrac)
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    seen = np.zeros((my, mx), np.uint8)
+    y0 = my
+    y1 = -1
+    x0 = mx
+    x1 = -1
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -129,25 +191,36 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
             ix1 = min(_ifloor(min(xh, mx + 1.0) + 0.5), mx - 1)
             iy0 = max(_ifloor(max(yl, -1.0) + 0.5), 0)
             iy1 = min(_ifloor(min(yh, my + 1.0) + 0.5), my - 1)
-            w = weights[j, i]
-            v = data[j, i] * fs
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
+            wn = float(weights[j, i]) * norm
+            v = float(data[j, i] * fs)
+            v2 = float(var[j, i] * fs2) if flags & 2 else float(fs2)
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             hit = 0
             for iy in range(iy0, iy1 + 1):
                 dy = min(yh, iy + 0.5) - max(yl, iy - 0.5)
                 if dy <= 0.0:
                     continue
+                dyw = dy * wn
                 for ix in range(ix0, ix1 + 1):
                     dx = min(xh, ix + 0.5) - max(xl, ix - 0.5)
                     if dx > 0.0:
                         hit = 1
-                        c = np.float32(dx * dy * norm * w)
+                        c = np.float32(dx * dyw)
                         if c != 0.0:
-                            _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                        v, v2, dqv, c, flags, plane, bit)
+                            if full:
+                                _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix,
+                                          float(c) * v, c, v2, dqv, flags, plane, bit)
+                            else:
+                                _add(out_img, out_wht, seen, out_ctx, iy, ix, float(c) * v, c,
+                                     flags, plane, bit)
             if hit == 0:
                 nmiss += 1
+            else:
+                y0 = min(y0, iy0)
+                y1 = max(y1, iy1)
+                x0 = min(x0, ix0)
+                x1 = max(x1, ix1)
+    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
     return nmiss
 
 
@@ -177,12 +250,20 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     my, mx = out_img.shape
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    seen = np.zeros((my, mx), np.uint8)
+    xlim = mx - 0.5
+    ylim = my - 0.5
+    y0 = my
+    y1 = -1
+    x0 = mx
+    x1 = -1
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
             ox = pixmap[j, i, 0]
             oy = pixmap[j, i, 1]
-            if not (ox >= -0.5 and ox < mx - 0.5 and oy >= -0.5 and oy < my - 0.5):
+            if not (ox >= -0.5 and ox < xlim and oy >= -0.5 and oy < ylim):
                 nmiss += 1
                 continue
             ix = int(ox + 0.5)  # floor: ox + 0.5 >= 0 here
@@ -192,9 +273,18 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
                 continue
             c = weights[j, i]
             if c != 0.0:
-                _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                            data[j, i] * fs, var[j, i] * fs2 if flags & 2 else fs2,
-                            dq[j, i] if flags & 4 else np.uint32(0), c, flags, plane, bit)
+                cv = float(c) * float(data[j, i] * fs)
+                if full:
+                    _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix, cv, c,
+                              float(var[j, i] * fs2) if flags & 2 else float(fs2),
+                              dq[j, i] if flags & 4 else np.uint32(0), flags, plane, bit)
+                else:
+                    _add(out_img, out_wht, seen, out_ctx, iy, ix, cv, c, flags, plane, bit)
+                y0 = min(y0, iy)
+                y1 = max(y1, iy)
+                x0 = min(x0, ix)
+                x1 = max(x1, ix)
+    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
     return nmiss
 
 
@@ -235,6 +325,12 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     gx = np.zeros(int(2.0 * pfo) + 4)
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    seen = np.zeros((my, mx), np.uint8)
+    y0 = my
+    y1 = -1
+    x0 = mx
+    x1 = -1
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -251,8 +347,8 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
                 nmiss += 1
                 continue
             w = float(weights[j, i])
-            v = data[j, i] * fs
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
+            v = float(data[j, i] * fs)
+            v2 = float(var[j, i] * fs2) if flags & 2 else float(fs2)
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             # exp(-(dx**2 + dy**2) efac) = exp(-dx**2 efac) exp(-dy**2 efac):
             # one exponential per column and one per row.
@@ -266,10 +362,18 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
                     g = np.float32(gy * gx[ix - ix0])
                     c = np.float32(g * w)
                     if c != 0.0:
-                        _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                    v, v2, dqv, c, flags, plane, bit)
+                        if full:
+                            _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix,
+                                      float(c) * v, c, v2, dqv, flags, plane, bit)
+                        else:
+                            _add(out_img, out_wht, seen, out_ctx, iy, ix, float(c) * v, c,
+                                 flags, plane, bit)
+            y0 = min(y0, iy0)
+            y1 = max(y1, iy1)
+            x0 = min(x0, ix0)
+            x1 = max(x1, ix1)
+    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
     return nmiss
-
 
 def _lanczos_table(order, nper):
     """``L(k / nper)`` for ``k = 0 .. order * nper + 1``, with ``L(t) = sinc(t) sinc(t / order)``.
