@@ -98,6 +98,37 @@ def _add(out_img, out_wht, seen, out_ctx, jj, ii, cv, c, flags, plane, bit):
             out_ctx[plane, jj, ii] |= bit
 
 
+def _mean_flat(img1, wht1, ctx1, p, pc, v, c, flags, bit):
+    """:func:`_accumulate` without variance and DQ, on flattened (1-D) views.
+
+    `p` indexes the image and weight, `pc` the context cube.
+    """
+    wo = float(wht1[p])
+    cw = float(c)
+    wn = wo + cw
+    if wo == 0.0:
+        img1[p] = v
+    elif wn != 0.0:
+        img1[p] = (float(img1[p]) * wo + cw * v) / wn
+    wht1[p] = wn
+    if flags & 1:
+        if cw > 0.0:
+            ctx1[pc] |= bit
+
+
+def _add_flat(img1, wht1, seen1, ctx1, p, pc, cv, c, flags, bit):
+    """:func:`_add` on flattened (1-D) views: `p` indexes the image, `pc` the context cube."""
+    wo = float(wht1[p])
+    fo = float(img1[p])
+    base = fo if seen1[p] else (fo * wo if wo != 0.0 else 0.0)
+    img1[p] = base + cv
+    wht1[p] = wo + c
+    seen1[p] = 1
+    if flags & 1:
+        if c > 0.0:
+            ctx1[pc] |= bit
+
+
 def _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, jj, ii, cv, c, v2, dqv,
               flags, plane, bit):
     """:func:`_add`, also summing ``c**2 * v2`` into the variance (``V * W**2``) and ORing DQ."""
@@ -170,11 +201,10 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     fs = np.float32(iscale)
     fs2 = fs * fs
     full = (flags & 6) != 0
-    seen = np.zeros((my, mx), np.uint8)
-    y0 = my
-    y1 = -1
-    x0 = mx
-    x1 = -1
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -191,36 +221,31 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
             ix1 = min(_ifloor(min(xh, mx + 1.0) + 0.5), mx - 1)
             iy0 = max(_ifloor(max(yl, -1.0) + 0.5), 0)
             iy1 = min(_ifloor(min(yh, my + 1.0) + 0.5), my - 1)
-            wn = float(weights[j, i]) * norm
-            v = float(data[j, i] * fs)
-            v2 = float(var[j, i] * fs2) if flags & 2 else float(fs2)
+            w = weights[j, i]
+            v = data[j, i] * fs
+            vd = float(v)
+            v2 = var[j, i] * fs2 if flags & 2 else fs2
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             hit = 0
             for iy in range(iy0, iy1 + 1):
                 dy = min(yh, iy + 0.5) - max(yl, iy - 0.5)
                 if dy <= 0.0:
                     continue
-                dyw = dy * wn
+                prow = iy * mx
                 for ix in range(ix0, ix1 + 1):
                     dx = min(xh, ix + 0.5) - max(xl, ix - 0.5)
                     if dx > 0.0:
                         hit = 1
-                        c = np.float32(dx * dyw)
+                        c = np.float32(dx * dy * norm * w)
                         if c != 0.0:
                             if full:
-                                _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix,
-                                          float(c) * v, c, v2, dqv, flags, plane, bit)
+                                _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
+                                            v, v2, dqv, c, flags, plane, bit)
                             else:
-                                _add(out_img, out_wht, seen, out_ctx, iy, ix, float(c) * v, c,
-                                     flags, plane, bit)
+                                _mean_flat(img1, wht1, ctx1, prow + ix, cbase + prow + ix, vd, c,
+                                           flags, bit)
             if hit == 0:
                 nmiss += 1
-            else:
-                y0 = min(y0, iy0)
-                y1 = max(y1, iy1)
-                x0 = min(x0, ix0)
-                x1 = max(x1, ix1)
-    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
     return nmiss
 
 
@@ -251,19 +276,16 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     fs = np.float32(iscale)
     fs2 = fs * fs
     full = (flags & 6) != 0
-    seen = np.zeros((my, mx), np.uint8)
-    xlim = mx - 0.5
-    ylim = my - 0.5
-    y0 = my
-    y1 = -1
-    x0 = mx
-    x1 = -1
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
             ox = pixmap[j, i, 0]
             oy = pixmap[j, i, 1]
-            if not (ox >= -0.5 and ox < xlim and oy >= -0.5 and oy < ylim):
+            if not (ox >= -0.5 and ox < mx - 0.5 and oy >= -0.5 and oy < my - 0.5):
                 nmiss += 1
                 continue
             ix = int(ox + 0.5)  # floor: ox + 0.5 >= 0 here
@@ -273,18 +295,13 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
                 continue
             c = weights[j, i]
             if c != 0.0:
-                cv = float(c) * float(data[j, i] * fs)
                 if full:
-                    _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix, cv, c,
-                              float(var[j, i] * fs2) if flags & 2 else float(fs2),
-                              dq[j, i] if flags & 4 else np.uint32(0), flags, plane, bit)
+                    _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
+                                data[j, i] * fs, var[j, i] * fs2 if flags & 2 else fs2,
+                                dq[j, i] if flags & 4 else np.uint32(0), c, flags, plane, bit)
                 else:
-                    _add(out_img, out_wht, seen, out_ctx, iy, ix, cv, c, flags, plane, bit)
-                y0 = min(y0, iy)
-                y1 = max(y1, iy)
-                x0 = min(x0, ix)
-                x1 = max(x1, ix)
-    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
+                    p = iy * mx + ix
+                    _mean_flat(img1, wht1, ctx1, p, cbase + p, float(data[j, i] * fs), c, flags, bit)
     return nmiss
 
 
@@ -323,10 +340,21 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     efac = (2.3548 * 2.3548) * (scale_ratio * scale_ratio) / (pixfrac * pixfrac) / 2.0
     es = efac / np.pi
     gx = np.zeros(int(2.0 * pfo) + 4)
+    # Successive columns (rows) by the ratio of neighbouring samples,
+    # exp(-(d - 1)**2 e) = exp(-d**2 e) exp((2 d - 1) e), whose own ratio is
+    # the constant exp(-2 e): two exponentials per axis. Only where no factor
+    # can underflow or overflow; otherwise one exponential per sample.
+    recur = efac * (pfo + 2.0) * (pfo + 2.0) < 600.0
+    q = np.exp(-2.0 * efac)
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     fs = np.float32(iscale)
     fs2 = fs * fs
     full = (flags & 6) != 0
     seen = np.zeros((my, mx), np.uint8)
+    seen1 = seen.reshape(-1)
     y0 = my
     y1 = -1
     x0 = mx
@@ -352,12 +380,27 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             # exp(-(dx**2 + dy**2) efac) = exp(-dx**2 efac) exp(-dy**2 efac):
             # one exponential per column and one per row.
-            for ix in range(ix0, ix1 + 1):
-                ddx = ox - ix
-                gx[ix - ix0] = np.exp(-(ddx * ddx) * efac)
-            for iy in range(iy0, iy1 + 1):
-                ddy = oy - iy
+            ddx = ox - ix0
+            ddy = oy - iy0
+            if recur:
+                gk = np.exp(-(ddx * ddx) * efac)
+                rk = np.exp((2.0 * ddx - 1.0) * efac)
+                for k in range(ix1 - ix0 + 1):
+                    gx[k] = gk
+                    gk *= rk
+                    rk *= q
                 gy = es * np.exp(-(ddy * ddy) * efac)
+                ry = np.exp((2.0 * ddy - 1.0) * efac)
+            else:
+                for k in range(ix1 - ix0 + 1):
+                    gx[k] = np.exp(-((ddx - k) * (ddx - k)) * efac)
+                gy = 0.0
+                ry = 0.0
+            for iy in range(iy0, iy1 + 1):
+                if not recur:
+                    ddy = oy - iy
+                    gy = es * np.exp(-(ddy * ddy) * efac)
+                prow = iy * mx
                 for ix in range(ix0, ix1 + 1):
                     g = np.float32(gy * gx[ix - ix0])
                     c = np.float32(g * w)
@@ -366,8 +409,11 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
                             _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix,
                                       float(c) * v, c, v2, dqv, flags, plane, bit)
                         else:
-                            _add(out_img, out_wht, seen, out_ctx, iy, ix, float(c) * v, c,
-                                 flags, plane, bit)
+                            _add_flat(img1, wht1, seen1, ctx1, prow + ix, cbase + prow + ix,
+                                      float(c) * v, c, flags, bit)
+                if recur:
+                    gy *= ry
+                    ry *= q
             y0 = min(y0, iy0)
             y1 = max(y1, iy1)
             x0 = min(x0, ix0)
