@@ -43,6 +43,14 @@ weights: ``(V * W**2 + c**2 * var * iscale**2) / (W + c)**2``. Contributions
 with ``c == 0`` leave every output untouched; the context bit and DQ are set
 only by contributions with ``c > 0``.
 
+The Gaussian kernel, with about a dozen contributions per input pixel, gets
+the same result with one division per output pixel: the first contribution
+of a call to an output pixel turns its mean into the sum ``F * W`` (and the
+variance into ``V * W**2``), later ones add ``c * v`` (``c**2 * var``), and
+:func:`_finish` divides by the weight at the end of the call. The values
+agree with the running mean to float32 rounding; a pixel whose weights sum
+to exactly 0 keeps its sum instead of its previous value.
+
 This file is both the Pythran source of the compiled extension and, unchanged,
 the pure-Python implementation used when the extension is not built.
 """
@@ -79,25 +87,6 @@ def _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, jj, ii, v, v2, dqv, 
             out_dq[jj, ii] |= dqv
 
 
-def _add(out_img, out_wht, seen, out_ctx, jj, ii, cv, c, flags, plane, bit):
-    """Add ``cv = c * v`` and weight `c` to the sums of output pixel (jj, ii).
-
-    The first contribution of a call to a pixel turns its weighted mean
-    ``F`` into the weighted sum ``F * W`` (0 if ``W == 0``) and marks the
-    pixel in `seen`; :func:`_finish` divides by the weight once at the end.
-    Only the image, weight and context (bit 1 of `flags`) are updated.
-    """
-    wo = float(out_wht[jj, ii])
-    fo = float(out_img[jj, ii])
-    base = fo if seen[jj, ii] else (fo * wo if wo != 0.0 else 0.0)
-    out_img[jj, ii] = base + cv
-    out_wht[jj, ii] = wo + c
-    seen[jj, ii] = 1
-    if flags & 1:
-        if c > 0.0:
-            out_ctx[plane, jj, ii] |= bit
-
-
 def _mean_flat(img1, wht1, ctx1, p, pc, v, c, flags, bit):
     """:func:`_accumulate` without variance and DQ, on flattened (1-D) views.
 
@@ -117,7 +106,14 @@ def _mean_flat(img1, wht1, ctx1, p, pc, v, c, flags, bit):
 
 
 def _add_flat(img1, wht1, seen1, ctx1, p, pc, cv, c, flags, bit):
-    """:func:`_add` on flattened (1-D) views: `p` indexes the image, `pc` the context cube."""
+    """Add ``cv = c * v`` and weight `c` to the sums of output pixel `p` (flattened views).
+
+    `pc` indexes the flattened context cube. The first contribution of a
+    call to a pixel turns its weighted mean ``F`` into the weighted sum
+    ``F * W`` (0 if ``W == 0``) and marks the pixel in `seen1`;
+    :func:`_finish` divides by the weight once at the end. Only the image,
+    weight and context (bit 1 of `flags`) are updated.
+    """
     wo = float(wht1[p])
     fo = float(img1[p])
     base = fo if seen1[p] else (fo * wo if wo != 0.0 else 0.0)
@@ -131,7 +127,7 @@ def _add_flat(img1, wht1, seen1, ctx1, p, pc, cv, c, flags, bit):
 
 def _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, jj, ii, cv, c, v2, dqv,
               flags, plane, bit):
-    """:func:`_add`, also summing ``c**2 * v2`` into the variance (``V * W**2``) and ORing DQ."""
+    """:func:`_add_flat` on 2-D arrays, also summing ``c**2 * v2`` into the variance (``V * W**2``) and ORing DQ."""
     wo = float(out_wht[jj, ii])
     fo = float(out_img[jj, ii])
     cw = float(c)
