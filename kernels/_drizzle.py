@@ -43,6 +43,14 @@ weights: ``(V * W**2 + c**2 * var * iscale**2) / (W + c)**2``. Contributions
 with ``c == 0`` leave every output untouched; the context bit and DQ are set
 only by contributions with ``c > 0``.
 
+The Gaussian kernel, with about a dozen contributions per input pixel, gets
+the same result with one division per output pixel: the first contribution
+of a call to an output pixel turns its mean into the sum ``F * W`` (and the
+variance into ``V * W**2``), later ones add ``c * v`` (``c**2 * var``), and
+:func:`_finish` divides by the weight at the end of the call. The values
+agree with the running mean to float32 rounding; a pixel whose weights sum
+to exactly 0 keeps its sum instead of its previous value.
+
 This file is both the Pythran source of the compiled extension and, unchanged,
 the pure-Python implementation used when the extension is not built.
 """
@@ -79,6 +87,81 @@ def _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, jj, ii, v, v2, dqv, 
             out_dq[jj, ii] |= dqv
 
 
+def _mean_flat(img1, wht1, ctx1, p, pc, v, c, flags, bit):
+    """:func:`_accumulate` without variance and DQ, on flattened (1-D) views.
+
+    `p` indexes the image and weight, `pc` the context cube.
+    """
+    wo = float(wht1[p])
+    cw = float(c)
+    wn = wo + cw
+    if wo == 0.0:
+        img1[p] = v
+    elif wn != 0.0:
+        img1[p] = (float(img1[p]) * wo + cw * v) / wn
+    wht1[p] = wn
+    if flags & 1:
+        if cw > 0.0:
+            ctx1[pc] |= bit
+
+
+def _add_flat(img1, wht1, seen1, ctx1, p, pc, cv, c, flags, bit):
+    """Add ``cv = c * v`` and weight `c` to the sums of output pixel `p` (flattened views).
+
+    `pc` indexes the flattened context cube. The first contribution of a
+    call to a pixel turns its weighted mean ``F`` into the weighted sum
+    ``F * W`` (0 if ``W == 0``) and marks the pixel in `seen1`;
+    :func:`_finish` divides by the weight once at the end. Only the image,
+    weight and context (bit 1 of `flags`) are updated.
+    """
+    wo = float(wht1[p])
+    fo = float(img1[p])
+    base = fo if seen1[p] else (fo * wo if wo != 0.0 else 0.0)
+    img1[p] = base + cv
+    wht1[p] = wo + c
+    seen1[p] = 1
+    if flags & 1:
+        if c > 0.0:
+            ctx1[pc] |= bit
+
+
+def _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, jj, ii, cv, c, v2, dqv,
+              flags, plane, bit):
+    """:func:`_add_flat` on 2-D arrays, also summing ``c**2 * v2`` into the variance (``V * W**2``) and ORing DQ."""
+    wo = float(out_wht[jj, ii])
+    fo = float(out_img[jj, ii])
+    cw = float(c)
+    first = seen[jj, ii] == 0
+    base = (fo * wo if wo != 0.0 else 0.0) if first else fo
+    out_img[jj, ii] = base + cv
+    out_wht[jj, ii] = wo + cw
+    seen[jj, ii] = 1
+    if flags & 2:
+        vo = float(out_var[jj, ii])
+        vbase = (vo * wo * wo if wo != 0.0 else 0.0) if first else vo
+        out_var[jj, ii] = vbase + cw * cw * v2
+    if cw > 0.0:
+        if flags & 1:
+            out_ctx[plane, jj, ii] |= bit
+        if flags & 4:
+            out_dq[jj, ii] |= dqv
+
+
+def _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags):
+    """Turn the sums of the pixels marked in `seen` within rows y0..y1, columns x0..x1 back into means.
+
+    A pixel whose weights summed to exactly 0 keeps its sum.
+    """
+    for jj in range(y0, y1 + 1):
+        for ii in range(x0, x1 + 1):
+            if seen[jj, ii]:
+                wn = float(out_wht[jj, ii])
+                if wn != 0.0:
+                    out_img[jj, ii] = float(out_img[jj, ii]) / wn
+                    if flags & 2:
+                        out_var[jj, ii] = float(out_var[jj, ii]) / (wn * wn)
+
+
 #pythran export drizzle_turbo(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float, float)
 def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
                   flags, plane, bit, pixfrac, scale_ratio, iscale):
@@ -113,6 +196,11 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     norm = scale_ratio * scale_ratio / (pixfrac * pixfrac)
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -131,6 +219,7 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
             iy1 = min(_ifloor(min(yh, my + 1.0) + 0.5), my - 1)
             w = weights[j, i]
             v = data[j, i] * fs
+            vd = float(v)
             v2 = var[j, i] * fs2 if flags & 2 else fs2
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             hit = 0
@@ -138,14 +227,19 @@ def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
                 dy = min(yh, iy + 0.5) - max(yl, iy - 0.5)
                 if dy <= 0.0:
                     continue
+                prow = iy * mx
                 for ix in range(ix0, ix1 + 1):
                     dx = min(xh, ix + 0.5) - max(xl, ix - 0.5)
                     if dx > 0.0:
                         hit = 1
                         c = np.float32(dx * dy * norm * w)
                         if c != 0.0:
-                            _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                        v, v2, dqv, c, flags, plane, bit)
+                            if full:
+                                _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
+                                            v, v2, dqv, c, flags, plane, bit)
+                            else:
+                                _mean_flat(img1, wht1, ctx1, prow + ix, cbase + prow + ix, vd, c,
+                                           flags, bit)
             if hit == 0:
                 nmiss += 1
     return nmiss
@@ -177,6 +271,11 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
     my, mx = out_img.shape
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -192,9 +291,13 @@ def drizzle_point(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var
                 continue
             c = weights[j, i]
             if c != 0.0:
-                _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                            data[j, i] * fs, var[j, i] * fs2 if flags & 2 else fs2,
-                            dq[j, i] if flags & 4 else np.uint32(0), c, flags, plane, bit)
+                if full:
+                    _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
+                                data[j, i] * fs, var[j, i] * fs2 if flags & 2 else fs2,
+                                dq[j, i] if flags & 4 else np.uint32(0), c, flags, plane, bit)
+                else:
+                    p = iy * mx + ix
+                    _mean_flat(img1, wht1, ctx1, p, cbase + p, float(data[j, i] * fs), c, flags, bit)
     return nmiss
 
 
@@ -233,8 +336,25 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     efac = (2.3548 * 2.3548) * (scale_ratio * scale_ratio) / (pixfrac * pixfrac) / 2.0
     es = efac / np.pi
     gx = np.zeros(int(2.0 * pfo) + 4)
+    # Successive columns (rows) by the ratio of neighbouring samples,
+    # exp(-(d - 1)**2 e) = exp(-d**2 e) exp((2 d - 1) e), whose own ratio is
+    # the constant exp(-2 e): two exponentials per axis. Only where no factor
+    # can underflow or overflow; otherwise one exponential per sample.
+    recur = efac * (pfo + 2.0) * (pfo + 2.0) < 600.0
+    q = np.exp(-2.0 * efac)
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    cbase = plane * my * mx
     fs = np.float32(iscale)
     fs2 = fs * fs
+    full = (flags & 6) != 0
+    seen = np.zeros((my, mx), np.uint8)
+    seen1 = seen.reshape(-1)
+    y0 = my
+    y1 = -1
+    x0 = mx
+    x1 = -1
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -251,25 +371,51 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
                 nmiss += 1
                 continue
             w = float(weights[j, i])
-            v = data[j, i] * fs
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
+            v = float(data[j, i] * fs)
+            v2 = float(var[j, i] * fs2) if flags & 2 else float(fs2)
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
             # exp(-(dx**2 + dy**2) efac) = exp(-dx**2 efac) exp(-dy**2 efac):
             # one exponential per column and one per row.
-            for ix in range(ix0, ix1 + 1):
-                ddx = ox - ix
-                gx[ix - ix0] = np.exp(-(ddx * ddx) * efac)
-            for iy in range(iy0, iy1 + 1):
-                ddy = oy - iy
+            ddx = ox - ix0
+            ddy = oy - iy0
+            if recur:
+                gk = np.exp(-(ddx * ddx) * efac)
+                rk = np.exp((2.0 * ddx - 1.0) * efac)
+                for k in range(ix1 - ix0 + 1):
+                    gx[k] = gk
+                    gk *= rk
+                    rk *= q
                 gy = es * np.exp(-(ddy * ddy) * efac)
+                ry = np.exp((2.0 * ddy - 1.0) * efac)
+            else:
+                for k in range(ix1 - ix0 + 1):
+                    gx[k] = np.exp(-((ddx - k) * (ddx - k)) * efac)
+                gy = 0.0
+                ry = 0.0
+            for iy in range(iy0, iy1 + 1):
+                if not recur:
+                    ddy = oy - iy
+                    gy = es * np.exp(-(ddy * ddy) * efac)
+                prow = iy * mx
                 for ix in range(ix0, ix1 + 1):
                     g = np.float32(gy * gx[ix - ix0])
                     c = np.float32(g * w)
                     if c != 0.0:
-                        _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                    v, v2, dqv, c, flags, plane, bit)
+                        if full:
+                            _add_full(out_img, out_wht, seen, out_ctx, out_var, out_dq, iy, ix,
+                                      float(c) * v, c, v2, dqv, flags, plane, bit)
+                        else:
+                            _add_flat(img1, wht1, seen1, ctx1, prow + ix, cbase + prow + ix,
+                                      float(c) * v, c, flags, bit)
+                if recur:
+                    gy *= ry
+                    ry *= q
+            y0 = min(y0, iy0)
+            y1 = max(y1, iy1)
+            x0 = min(x0, ix0)
+            x1 = max(x1, ix1)
+    _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags)
     return nmiss
-
 
 def _lanczos_table(order, nper):
     """``L(k / nper)`` for ``k = 0 .. order * nper + 1``, with ``L(t) = sinc(t) sinc(t / order)``.
