@@ -87,7 +87,7 @@ class CrParams:
                                           "(the median of (D - B) / sigma; a median rejecting the highest "
                                           "value is biased low).")
     neighbour_snr: tuple[float, float] | None = param(
-        (20.0, 1.5), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
+        (20.0, 1.0), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
                          "sigma above the blotted median, pixels more than the second are flagged; unset: none.",
         validator=attrs.validators.optional(_two_positive))
     single_coverage: int = param(2, doc="Pixels covered by fewer than this many other exposures, and pixels "

@@ -172,6 +172,6 @@ def test_default_growth_recovers_shared_charge_that_noise_pushes_below_the_secon
 
     shared, clean = recovered(CrParams().neighbour_snr)
     assert shared > 0.93
-    assert clean < 0.12  # the clean neighbour on the other side: noise above the low threshold
+    assert clean < 0.25  # the clean neighbour on the other side: noise above the low threshold
     assert recovered(None)[0] < 0.8
     assert recovered((20.0, 2.5))[0] < shared - 0.08
