@@ -54,7 +54,6 @@ from scipy import ndimage
 
 __all__ = ["fine_structure_at", "sharpness", "single_image_mask", "single_image_mask_where"]
 
-_EDGE = ndimage.generate_binary_structure(2, 1)
 #: Pixels beyond a tile that its test depends on (level of the sharpness of the level, 3 x 3 then 7 x 7 medians).
 _MARGIN = 8
 
@@ -131,7 +130,7 @@ def single_image_mask(
         if skip.shape != d.shape:
             raise ValueError(f"ignore has shape {skip.shape}, data {d.shape}")
         bad |= skip
-        beside_defect = ndimage.binary_dilation(skip, structure=np.ones((3, 3), dtype=bool))
+        beside_defect = ndimage.maximum_filter(skip, size=3, mode="constant", cval=False)
     level = np.float32(np.median(d[~bad])) if (~bad).any() else np.float32(0.0)
     smooth = _local_median(np.where(bad, level, d), 5)
     if bad.any():
@@ -151,7 +150,7 @@ def single_image_mask(
     excess = d - smooth
     above = (excess > grow_snr * noise) & ~bad
     for _ in range(grow_steps):
-        grown = ndimage.binary_dilation(mask, structure=_EDGE) & above
+        grown = _edge_dilation(mask) & above
         if not (grown & ~mask).any():
             break
         mask |= grown
@@ -187,6 +186,16 @@ def fine_structure_at(image: ArrayLike, ys: ArrayLike, xs: ArrayLike) -> NDArray
     values = d[rows, cols].reshape(len(np.atleast_1d(ys)), 7, 7, 9)
     small = np.median(values, axis=-1)
     return (small[:, 3, 3] - np.median(small.reshape(-1, 49), axis=-1)).astype(np.float32)
+
+
+def _edge_dilation(mask: np.ndarray) -> np.ndarray:
+    """Flagged pixels and their four edge neighbours (a binary dilation by a cross, outside unflagged)."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
 
 
 def _local_median(image: np.ndarray, size: int) -> np.ndarray:
