@@ -52,6 +52,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from .crdetect import edge_dilation
+
 __all__ = ["fine_structure_at", "sharpness", "single_image_mask", "single_image_mask_where"]
 
 #: Pixels beyond a tile that its test depends on (level of the sharpness of the level, 3 x 3 then 7 x 7 medians).
@@ -150,7 +152,7 @@ def single_image_mask(
     excess = d - smooth
     above = (excess > grow_snr * noise) & ~bad
     for _ in range(grow_steps):
-        grown = _edge_dilation(mask) & above
+        grown = edge_dilation(mask) & above
         if not (grown & ~mask).any():
             break
         mask |= grown
@@ -186,16 +188,6 @@ def fine_structure_at(image: ArrayLike, ys: ArrayLike, xs: ArrayLike) -> NDArray
     values = d[rows, cols].reshape(len(np.atleast_1d(ys)), 7, 7, 9)
     small = np.median(values, axis=-1)
     return (small[:, 3, 3] - np.median(small.reshape(-1, 49), axis=-1)).astype(np.float32)
-
-
-def _edge_dilation(mask: np.ndarray) -> np.ndarray:
-    """Flagged pixels and their four edge neighbours (a binary dilation by a cross, outside unflagged)."""
-    out = mask.copy()
-    out[1:] |= mask[:-1]
-    out[:-1] |= mask[1:]
-    out[:, 1:] |= mask[:, :-1]
-    out[:, :-1] |= mask[:, 1:]
-    return out
 
 
 def _local_median(image: np.ndarray, size: int) -> np.ndarray:
