@@ -27,7 +27,8 @@ several times faster). A pixel is a candidate when:
 * ``L > contrast · F``, with the fine structure ``F = median₃(D) −
   median₇(median₃(D))``: a 3 x 3 median removes a cosmic ray but keeps the
   core of a star, so stars have ``F`` comparable to ``L``, cosmic rays much
-  smaller.
+  smaller. ``F`` is computed only at the pixels that pass the first
+  condition (few; the 7 x 7 median is the costliest filter of the test).
 
 Every edge neighbour of a flagged pixel that rises above its surroundings
 (``D − level₅(D) > grow_snr · σ``) is added, ``grow_steps`` times (once by
