@@ -37,6 +37,7 @@ comes from the weights of the separately drizzled images
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class CrParams:
                                           "(the median of (D - B) / sigma; a median rejecting the highest "
                                           "value is biased low).")
     neighbour_snr: tuple[float, float] | None = param(
-        (20.0, 2.5), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
+        (20.0, 1.0), doc="Growth to edge neighbours: next to a flagged pixel more than the first number of "
                          "sigma above the blotted median, pixels more than the second are flagged; unset: none.",
         validator=attrs.validators.optional(_two_positive))
     single_coverage: int = param(2, doc="Pixels covered by fewer than this many other exposures, and pixels "
@@ -227,11 +228,20 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     counts = FrameCoverage.from_usable(usable_weight(load_image(ctx, entry["wht"]), maskpt)
                                        for entry in entries.values())
 
+    last: dict[str, Any] = {}  # the usable pixels of the exposure whose chips come now (one at a time)
+    lock = threading.Lock()
+
+    def own_usable(rootname: str) -> np.ndarray | None:
+        with lock:
+            if rootname not in last:
+                last.clear()
+                entry = entries.get(rootname)
+                last[rootname] = usable_weight(load_image(ctx, entry["wht"]), maskpt) if entry is not None else None
+            return last[rootname]
+
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
         pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
-        entry = entries.get(exposure.rootname)
-        own = usable_weight(load_image(ctx, entry["wht"]), maskpt) if entry is not None else None
-        return other_coverage(pixmap, counts, own)
+        return other_coverage(pixmap, counts, own_usable(exposure.rootname))
 
     return coverage
 

@@ -109,10 +109,13 @@ def other_coverage(
         ix = np.floor(pix[..., 0] + 0.5)
         iy = np.floor(pix[..., 1] + 0.5)
         inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-    cols = np.where(inside, ix, 0).astype(np.intp)
-    rows = np.where(inside, iy, 0).astype(np.intp)
-    count = coverage.counts[rows, cols].astype(np.int16)
+    # one flat index into the frame (0 outside, set to 0 below)
+    iy *= nx
+    iy += ix
+    iy[~inside] = 0
+    flat = iy.astype(np.intp)
+    count = np.take(coverage.counts.ravel(), flat).astype(np.int16)
     if own is not None:
-        count -= np.asarray(own, dtype=bool)[rows, cols]
+        count -= np.take(np.asarray(own, dtype=bool).ravel(), flat)
     count[~inside] = 0
     return count

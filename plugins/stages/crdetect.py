@@ -46,9 +46,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
-__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "grow_mask", "median_offset", "poisson_noise"]
-
-_EDGE = ndimage.generate_binary_structure(2, 1)
+__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "edge_dilation", "grow_mask", "median_offset", "poisson_noise"]
 
 #: Noise models :func:`cosmic_ray_mask` accepts.
 NOISE_MODELS = ("poisson", "err")
@@ -180,8 +178,29 @@ def cosmic_ray_mask(
             above = usable & (excess > low * sigma)
         if supporting is not None:
             seeds &= supporting
-        mask |= ndimage.binary_dilation(seeds, structure=_EDGE) & above
+        mask |= edge_dilation(seeds) & above
     return grow_mask(mask, grow=grow, ctegrow=ctegrow, cte_direction=cte_direction)
+
+
+def edge_dilation(mask: ArrayLike) -> NDArray[np.bool_]:
+    """Flagged pixels and their four edge neighbours (a binary dilation by a cross; outside: unflagged).
+
+    Parameters
+    ----------
+    mask : array_like of bool, (ny, nx)
+        Not modified.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    m = np.asarray(mask, dtype=bool)
+    out = m.copy()
+    out[1:] |= m[:-1]
+    out[:-1] |= m[1:]
+    out[:, 1:] |= m[:, :-1]
+    out[:, :-1] |= m[:, 1:]
+    return out
 
 
 def grow_mask(mask: ArrayLike, *, grow: int = 1, ctegrow: int = 0, cte_direction: int = 0) -> NDArray[np.bool_]:

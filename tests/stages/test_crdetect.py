@@ -147,3 +147,31 @@ def test_median_offset_measures_a_biased_median_in_units_of_the_noise():
     assert median_offset(data, blotted, sigma) == pytest.approx(0.15, abs=0.03)
     assert median_offset(data, truth, sigma) == pytest.approx(0.0, abs=0.03)
     assert median_offset(data, np.full_like(truth, np.nan), sigma) == 0.0
+
+
+def test_default_growth_recovers_shared_charge_that_noise_pushes_below_the_second_threshold():
+    from drizrun.plugins.stages.cr import CrParams
+
+    rng = np.random.default_rng(12)
+    shape = (240, 240)
+    sky, rn = 100.0, 4.0
+    sigma = np.sqrt(sky + rn**2)
+    truth = np.full(shape, sky)
+    blotted = truth + rng.normal(0.0, 0.6 * sigma, shape)  # a median of a few noisy exposures
+    data = truth + rng.normal(0.0, sigma, shape)
+    ys, xs = np.mgrid[4 : shape[0] - 4 : 8, 4 : shape[1] - 4 : 8]
+    ys, xs = ys.ravel(), xs.ravel()
+    data[ys, xs] += 200.0 * sigma  # bright hits
+    data[ys, xs + 1] += 3.5 * sigma  # the charge they share with one edge neighbour
+    noise = poisson_noise(blotted, gain=1.0, read_noise=rn)
+
+    def recovered(neighbour_snr):
+        mask = cosmic_ray_mask(data, blotted, abs_deriv(blotted), noise, neighbour_snr=neighbour_snr)
+        assert mask[ys, xs].all()
+        return mask[ys, xs + 1].mean(), mask[ys, xs - 1].mean()
+
+    shared, clean = recovered(CrParams().neighbour_snr)
+    assert shared > 0.93
+    assert clean < 0.25  # the clean neighbour on the other side: noise above the low threshold
+    assert recovered(None)[0] < 0.8
+    assert recovered((20.0, 2.5))[0] < shared - 0.08

@@ -131,3 +131,18 @@ def test_the_sharp_end_of_a_saturation_bleed_is_not_a_cosmic_ray():
     assert not mask[rows.min() - 1, 40] and not mask[rows.max() + 1, 40]
     assert mask[10, 10]
     assert not mask[25:56, 25:56].any()
+
+
+def test_fine_structure_at_some_pixels_equals_filtering_the_whole_image():
+    from scipy import ndimage
+
+    from drizrun.plugins.stages.crsingle import fine_structure_at
+
+    rng = np.random.default_rng(21)
+    image = rng.normal(100.0, 10.0, (37, 45)).astype(np.float32)
+    image[5, 7] += 500.0
+    small = ndimage.median_filter(image, size=3, mode="nearest")
+    expected = small - ndimage.median_filter(small, size=7, mode="nearest")
+    ys, xs = np.nonzero(np.ones(image.shape, bool))  # borders and corners included
+    np.testing.assert_array_equal(fine_structure_at(image, ys, xs), expected[ys, xs])
+    assert fine_structure_at(image, np.array([], int), np.array([], int)).shape == (0,)
