@@ -314,6 +314,7 @@ def calc_pixmap(
     method: Method = "auto",
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
+    grid: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
 ) -> NDArray[np.float64]:
     """Output pixel coordinates of every input pixel centre.
 
@@ -338,6 +339,10 @@ def calc_pixmap(
         Convergence tolerance of the inverse distortion, pixels.
     maxiter : int
         Most iterations of the inverse distortion.
+    grid : tuple of float
+        ``(x0, y0, sx, sy)``: entry ``[i, j]`` maps the 0-based input point
+        ``(x0 + j * sx, y0 + i * sy)``, with ``shape`` the shape of that
+        grid. The default maps every pixel centre.
 
     Returns
     -------
@@ -364,7 +369,7 @@ def calc_pixmap(
         raise GeometryError(f"unknown pixel-map method {method!r}; expected 'auto', 'kernel' or 'astropy'")
     ny, nx = _shape_of(in_wcs, shape)
     if method == "astropy":
-        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), tol=tol, maxiter=maxiter)
+        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
     try:
         src = TanModel.from_wcs(in_wcs)
         dst = TanModel.from_wcs(out_wcs)
@@ -372,11 +377,11 @@ def calc_pixmap(
         if method == "kernel":
             raise
         log.debug("calc_pixmap: %s; using astropy", exc)
-        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), tol=tol, maxiter=maxiter)
+        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
     if method == "auto":
         from ...kernels import kernel_backend
 
         if kernel_backend("_pixmap") != "pythran":
             log.debug("calc_pixmap: the pixel-map kernel is not compiled; using astropy")
-            return astropy_pixmap(in_wcs, out_wcs, (ny, nx), tol=tol, maxiter=maxiter)
-    return model_pixmap(src, dst, (ny, nx), tol=tol, maxiter=maxiter)
+            return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
+    return model_pixmap(src, dst, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)

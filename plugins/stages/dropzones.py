@@ -10,7 +10,9 @@ threads.
 
 :func:`drop_zone` bounds, from a chip's pixel map, the output pixels its
 drops can reach, as a mask of ``BLOCK x BLOCK``-pixel blocks; the bound is
-conservative (every pixel a drop touches lies in a marked block).
+conservative (every pixel a drop touches lies in a marked block). The map may
+be the full one or a sparse sample of it on the grid of :func:`sample_grid`
+(a few hundred times smaller, so zones cost almost nothing to plan).
 :func:`disjoint_waves` cuts the ordered chips into runs of consecutive chips
 with pairwise disjoint zones.
 """
@@ -26,10 +28,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-__all__ = ["BLOCK", "DropZone", "disjoint_waves", "drop_zone", "output_step"]
+__all__ = ["BLOCK", "SAMPLE_SPACING", "DropZone", "disjoint_waves", "drop_zone", "output_step", "sample_grid"]
 
 #: Side, in output pixels, of the blocks a zone is made of.
 BLOCK = 4
+
+#: Largest distance, in input pixels, between the samples of a sparse pixel map (:func:`sample_grid`).
+SAMPLE_SPACING = 4
 
 #: Rows of the pixel map converted to block indices at a time (bounds the temporaries).
 _ROWS_PER_CHUNK = 256
@@ -54,6 +59,40 @@ class DropZone:
         return bool(np.logical_and(self.blocks, other.blocks).any())
 
 
+def sample_grid(shape: tuple[int, int], spacing: int = SAMPLE_SPACING,
+                ) -> tuple[tuple[int, int], tuple[float, float, float, float]]:
+    """A sparse grid of points of an input frame that includes its edge pixel centres.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(ny, nx)`` of the input frame.
+    spacing : int
+        Largest distance between neighbouring grid points, in pixels.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(ny, nx)`` of the grid.
+    grid : tuple of float
+        ``(x0, y0, sx, sy)``: grid point ``[i, j]`` is the input point
+        ``(j * sx, i * sy)``, as :func:`drizrun.core.geometry.calc_pixmap`
+        takes it. The first and last points along each axis are the first and
+        last pixel centres, so every pixel centre lies in a cell of four grid
+        points.
+    """
+    if spacing < 1:
+        raise ValueError(f"sample spacing must be at least 1 pixel, got {spacing}")
+    counts = []
+    steps = []
+    for n in shape:
+        n = int(n)
+        count = max(2, -(-(n - 1) // spacing) + 1) if n > 1 else 1
+        counts.append(count)
+        steps.append((n - 1) / (count - 1) if count > 1 else 1.0)
+    return (counts[0], counts[1]), (0.0, 0.0, steps[1], steps[0])
+
+
 def output_step(pixmap: NDArray[np.float64], sample: int = 8) -> float:
     """Largest distance, in output pixels, between the images of neighbouring input pixels.
 
@@ -76,14 +115,16 @@ def drop_zone(
     drop_halfwidth: float,
     pixfrac: float,
     pixel_scale_ratio: float,
-) -> DropZone:
+    spacing: tuple[float, float] = (1.0, 1.0),
+) -> DropZone | None:
     """Bound the output pixels that a chip's drops can touch.
 
     Parameters
     ----------
     pixmap : ndarray, (ny, nx, 2)
         Output x, y of every input pixel centre (NaN for unmapped pixels,
-        which the kernels skip).
+        which the kernels skip), or of the points of a sparse grid of the
+        chip (:func:`sample_grid`).
     frame_shape : tuple of int
         ``(ny, nx)`` of the output.
     drop_halfwidth : float
@@ -94,10 +135,15 @@ def drop_zone(
     pixel_scale_ratio : float
         Output pixel scale over input pixel scale (the turbo drop's side in
         output pixels is ``pixfrac / pixel_scale_ratio``).
+    spacing : tuple of float
+        ``(sx, sy)``, input pixels between neighbouring entries of `pixmap`
+        along x and y: ``(1, 1)`` for the full map.
 
     Returns
     -------
-    DropZone
+    DropZone or None
+        ``None`` when `pixmap` is sparse and has an unmapped point: the
+        pixels around it cannot be bounded from the samples.
 
     Notes
     -----
@@ -110,12 +156,25 @@ def drop_zone(
     touched pixels then lie within ``ceil(reach / BLOCK)`` of the block of the
     centre, so the zone is the blocks of all mapped centres, dilated by that
     many blocks.
+
+    From a sparse map, ``s`` is the largest output distance between
+    neighbouring samples over the smaller spacing, and the reach grows by
+    ``hypot(sx, sy) / 2 * s`` (the farthest a pixel centre lies from the
+    nearest corner of its cell of samples) plus one output pixel, far more
+    than the curvature of any real distortion over a cell (HST's changes the
+    pixel scale by a few per cent across a chip).
     """
     my, mx = (int(n) for n in frame_shape)
     nby, nbx = -(-my // BLOCK), -(-mx // BLOCK)
-    step = output_step(pixmap)
+    sx, sy = (float(v) for v in spacing)
+    sparse = (sx, sy) != (1.0, 1.0)
+    if sparse and not np.isfinite(pixmap).all():
+        return None
+    step = output_step(pixmap, sample=1 if sparse else 8) / min(sx, sy)
     scale = max(step * 1.05 if math.isfinite(step) else 0.0, 1.0 / pixel_scale_ratio)
     reach = 2.0 * drop_halfwidth * pixfrac * scale + 0.5
+    if sparse:
+        reach += 0.5 * math.hypot(sx, sy) * scale + 1.0
     pad = math.ceil(reach / BLOCK) + 1
     grid = np.zeros((nby + 2 * pad, nbx + 2 * pad), dtype=bool)
     ny = pixmap.shape[0]

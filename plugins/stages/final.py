@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 import drizrun
-from drizrun.core.geometry import FrameParams
+from drizrun.core.geometry import FrameParams, calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
 from drizrun.core.hookspecs import hookimpl
 from drizrun.core.parallel import ordered_map
@@ -33,12 +33,11 @@ from drizrun.core.stage import StageResult
 
 from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
 from .cr import flagged
-from .dropzones import DropZone, disjoint_waves, drop_zone
+from .dropzones import DropZone, disjoint_waves, drop_zone, sample_grid
 from .images import load_image
 from .products import ChipRecord, fill_empty, product_suffix, write_drizzle_product
 from .resample import (
     DrizzleOutputs,
-    chip_pixmap,
     drizzle_chip,
     drizzle_kernel,
     frame_for,
@@ -103,7 +102,18 @@ class FinalStage:
         num_cores = ctx.config.num_cores
         drop_halfwidth = drizzle_kernel(ctx, params.kernel).drop_halfwidth if num_cores > 1 else None
 
-        def prepare(item: tuple[int, Any, Any]) -> _PreparedChip:
+        def zone_of(item: tuple[int, Any, Any]) -> DropZone | None:
+            """The chip's drop zone, from a sparse sample of its pixel map."""
+            chip = item[2]
+            assert drop_halfwidth is not None
+            shape, grid = sample_grid(tuple(chip.shape))
+            samples = calc_pixmap(chip.wcs, frame.wcs, shape, grid=grid)
+            return drop_zone(samples, frame.shape, drop_halfwidth=drop_halfwidth, pixfrac=params.pixfrac,
+                             pixel_scale_ratio=frame.pixel_scale / linear_frame(chip)[0],
+                             spacing=(grid[2], grid[3]))
+
+        def add(item: tuple[int, Any, Any]) -> tuple[ChipRecord, int]:
+            """Read, mask and weight one chip, then drizzle it into the outputs."""
             index, exposure, chip = item
             key = chip_key(exposure, chip)
             factor = rate_factor(chip)
@@ -114,10 +124,12 @@ class FinalStage:
             with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked below
                 rate = (sci - np.float32(subtracted)) * np.float32(factor)
             variance = _variance(chip, sci, factor, computed)
+            del sci
             weights = _weights(params, chip, variance, factor, computed)
             weights[~good] = 0.0
             rate[~good] = 0.0
             variance[~good] = 0.0
+            del good
             record = ChipRecord(
                 data=f"{exposure.path.name}[SCI,{chip.extver}]", exptime=float(chip.exptime),
                 kernel=params.kernel, pixfrac=float(params.pixfrac), scale=float(frame.pixel_scale),
@@ -125,36 +137,27 @@ class FinalStage:
                 out_units=params.units, fillval=params.fillval, in_units=chip.units.bunit,
                 sky=computed, sky_subtracted=subtracted,
             )
-            pixmap = chip_pixmap(chip, frame)
-            zone = None
-            if drop_halfwidth is not None:
-                zone = drop_zone(pixmap, frame.shape, drop_halfwidth=drop_halfwidth, pixfrac=params.pixfrac,
-                                 pixel_scale_ratio=frame.pixel_scale / linear_frame(chip)[0])
-            return _PreparedChip(chip=chip, context_id=index, rate=rate, weights=weights, variance=variance,
-                                 pixmap=pixmap, zone=zone, record=record,
-                                 cr_pixels=int(np.count_nonzero(cr)) if cr is not None else 0)
-
-        def add(prepared: _PreparedChip) -> None:
-            drizzle_chip(ctx, prepared.chip, frame, prepared.rate, prepared.weights, outputs,
-                         kernel=params.kernel, pixfrac=params.pixfrac, context_id=prepared.context_id,
-                         variance=prepared.variance if params.err else None, pixmap=prepared.pixmap)
+            drizzle_chip(ctx, chip, frame, rate, weights, outputs, kernel=params.kernel, pixfrac=params.pixfrac,
+                         context_id=index, variance=variance if params.err else None)
+            return record, int(np.count_nonzero(cr)) if cr is not None else 0
 
         records = []
         cr_rejected = 0
         rounds = 0
         ctx.progress.start(self.name, len(chips))
-        # Chips are read, masked and mapped on the worker threads. They are added into the
-        # output in input order, except that consecutive chips whose drops cannot reach a
-        # common output pixel are added side by side: every output pixel still gets its
-        # contributions in the same order, so the result does not depend on the cores.
-        prepared_chips = ordered_map(prepare, chips, num_cores=num_cores)
-        for wave in disjoint_waves(prepared_chips, zone=lambda p: p.zone, size=num_cores):
-            for _ in ordered_map(add, wave, num_cores=len(wave)):
-                pass
+        # Chips are added into the output in input order, except that consecutive chips whose
+        # drops cannot reach a common output pixel are read and added side by side: every
+        # output pixel still gets its contributions in the same order, so the result does not
+        # depend on the cores. Only the chips being added are held in memory, each with its
+        # pixel map for as long as its drizzle lasts.
+        zones = list(ordered_map(zone_of, chips, num_cores=num_cores)) if drop_halfwidth is not None \
+            else [None] * len(chips)
+        planned = list(zip(chips, zones, strict=True))
+        for wave in disjoint_waves(planned, zone=lambda p: p[1], size=num_cores):
             rounds += 1
-            for prepared in wave:
-                records.append(prepared.record)
-                cr_rejected += prepared.cr_pixels
+            for record, cr_pixels in ordered_map(add, [item for item, _ in wave], num_cores=len(wave)):
+                records.append(record)
+                cr_rejected += cr_pixels
                 ctx.progress.advance()
         if num_cores > 1:
             log.info("%d chip(s) drizzled in %d round(s) on up to %d threads", len(records), rounds, num_cores)
@@ -183,21 +186,6 @@ class FinalStage:
             products=[str(path)],
             metrics={"covered_pixels": covered, "cr_rejected": cr_rejected},
         )
-
-
-@attrs.define(eq=False)
-class _PreparedChip:
-    """One chip ready to drizzle."""
-
-    chip: Any
-    context_id: int
-    rate: np.ndarray
-    weights: np.ndarray
-    variance: np.ndarray
-    pixmap: np.ndarray
-    zone: DropZone | None
-    record: ChipRecord
-    cr_pixels: int
 
 
 def _variance(chip: Any, sci: np.ndarray, factor: float, sky: float) -> np.ndarray:
