@@ -240,10 +240,22 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
             return last[rootname]
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
-        pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
-        return other_coverage(pixmap, counts, own_usable(exposure.rootname))
+        # mapped a band of rows at a time: a whole chip's pixel map and its index arrays
+        # would take several hundred MB per thread
+        ny, nx = (int(n) for n in chip.shape)
+        own = own_usable(exposure.rootname)
+        result = np.empty((ny, nx), dtype=np.int16)
+        for start in range(0, ny, _COVERAGE_ROWS):
+            stop = min(start + _COVERAGE_ROWS, ny)
+            band = calc_pixmap(chip.wcs, frame.wcs, (stop - start, nx), grid=(0.0, float(start), 1.0, 1.0))
+            result[start:stop] = other_coverage(band, counts, own)
+        return result
 
     return coverage
+
+
+#: Chip rows whose positions on the single drizzles' frame are computed at a time.
+_COVERAGE_ROWS = 256
 
 
 def _cr_bit(ctx: Any, exposure: Any) -> int:

@@ -39,3 +39,24 @@ def test_false_flags_do_not_grow(scored):
     assert default.false_core <= median_only.false_core + 2
     assert default.false_elsewhere <= median_only.false_elsewhere * 1.02
     assert default.false_core_rate < 0.005 and default.false_elsewhere_rate < 0.005
+
+
+def test_coverage_mapped_in_bands_gives_the_same_masks(tmp_path, monkeypatch):
+    import numpy as np
+    from astropy.io import fits
+
+    from drizrun.plugins.stages import cr
+
+    visit = simulate("ACS/WFC", 3, tmp_path / "v", seed=2, chip_shape=(96, 160))
+    masks = {}
+    for rows in (cr._COVERAGE_ROWS, 7):
+        monkeypatch.setattr(cr, "_COVERAGE_ROWS", rows)
+        out = tmp_path / f"rows{rows}"
+        drizrun.run([visit.association], output=out / visit.product,
+                    stages=["static", "sky", "sep", "median", "blot", "cr"])
+        files = sorted(out.glob("*_crmask.fits"))
+        assert len(files) == 6
+        masks[rows] = [fits.getdata(f) for f in files]
+    for whole, banded in zip(*masks.values(), strict=True):
+        np.testing.assert_array_equal(whole, banded)
+    assert sum(int((m == 0).sum()) for m in masks[7]) > 0
