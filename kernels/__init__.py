@@ -386,9 +386,13 @@ _PLACEHOLDER_U32 = np.zeros((1, 1), np.uint32)
 _PLACEHOLDER_CTX = np.zeros((1, 1, 1), np.int32)
 
 
+#: Drizzle kernels that have a module of their own; the others are in ``_drizzle``.
+_OWN_MODULE_KERNELS = {"square": "_square", "turbo": "_turbo"}
+
+
 def _drizzle_module(kernel: str) -> ModuleType:
-    """The loaded module that runs drizzle `kernel` (``_square`` or ``_drizzle``)."""
-    return _MODULES["_square" if kernel == "square" else "_drizzle"]
+    """The loaded module that runs drizzle `kernel` (``_square``, ``_turbo`` or ``_drizzle``)."""
+    return _MODULES[_OWN_MODULE_KERNELS.get(kernel, "_drizzle")]
 
 
 def drizzle_backend(kernel: str) -> str:

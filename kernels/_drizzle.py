@@ -1,7 +1,8 @@
 """Drizzle kernels: add one input image into output arrays through a pixel map.
 
-This module holds the turbo, point, gaussian and Lanczos kernels; the square
-kernel, which takes the same arguments, is in :mod:`drizrun.kernels._square`.
+This module holds the point, gaussian and Lanczos kernels; the square and
+turbo kernels, which take the same arguments, are in
+:mod:`drizrun.kernels._square` and :mod:`drizrun.kernels._turbo`.
 
 Dtype contract
 --------------
@@ -160,89 +161,6 @@ def _finish(out_img, out_wht, out_var, seen, y0, y1, x0, x1, flags):
                     out_img[jj, ii] = float(out_img[jj, ii]) / wn
                     if flags & 2:
                         out_var[jj, ii] = float(out_var[jj, ii]) / (wn * wn)
-
-
-#pythran export drizzle_turbo(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float, float)
-def drizzle_turbo(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
-                  flags, plane, bit, pixfrac, scale_ratio, iscale):
-    """Turbo kernel: an axis-aligned square of side ``pixfrac / scale_ratio`` output pixels.
-
-    Parameters
-    ----------
-    data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq, flags, plane, bit
-        See the module docstring.
-    pixfrac : float
-        Side of the drop in input pixels, > 0.
-    scale_ratio : float
-        Output pixel size over input pixel size.
-    iscale : float
-        Factor applied to the data.
-
-    Returns
-    -------
-    int
-        Number of input pixels that overlap no output pixel.
-
-    Notes
-    -----
-    The drop is centred on the mapped pixel centre and ignores rotation and
-    distortion within the pixel. An output pixel receives the weight
-    ``overlap_area * (scale_ratio / pixfrac)**2 * weight``: the fraction of
-    the drop that falls on it.
-    """
-    ny, nx = data.shape
-    my, mx = out_img.shape
-    pfo = pixfrac / scale_ratio / 2.0
-    norm = scale_ratio * scale_ratio / (pixfrac * pixfrac)
-    fs = np.float32(iscale)
-    fs2 = fs * fs
-    full = (flags & 6) != 0
-    img1 = out_img.reshape(-1)
-    wht1 = out_wht.reshape(-1)
-    ctx1 = out_ctx.reshape(-1)
-    cbase = plane * my * mx
-    nmiss = 0
-    for j in range(ny):
-        for i in range(nx):
-            ox = pixmap[j, i, 0]
-            oy = pixmap[j, i, 1]
-            if not (abs(ox) < 1e15 and abs(oy) < 1e15):
-                nmiss += 1
-                continue
-            xl = ox - pfo
-            xh = ox + pfo
-            yl = oy - pfo
-            yh = oy + pfo
-            ix0 = max(_ifloor(max(xl, -1.0) + 0.5), 0)
-            ix1 = min(_ifloor(min(xh, mx + 1.0) + 0.5), mx - 1)
-            iy0 = max(_ifloor(max(yl, -1.0) + 0.5), 0)
-            iy1 = min(_ifloor(min(yh, my + 1.0) + 0.5), my - 1)
-            w = weights[j, i]
-            v = data[j, i] * fs
-            vd = float(v)
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
-            dqv = dq[j, i] if flags & 4 else np.uint32(0)
-            hit = 0
-            for iy in range(iy0, iy1 + 1):
-                dy = min(yh, iy + 0.5) - max(yl, iy - 0.5)
-                if dy <= 0.0:
-                    continue
-                prow = iy * mx
-                for ix in range(ix0, ix1 + 1):
-                    dx = min(xh, ix + 0.5) - max(xl, ix - 0.5)
-                    if dx > 0.0:
-                        hit = 1
-                        c = np.float32(dx * dy * norm * w)
-                        if c != 0.0:
-                            if full:
-                                _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                            v, v2, dqv, c, flags, plane, bit)
-                            else:
-                                _mean_flat(img1, wht1, ctx1, prow + ix, cbase + prow + ix, vd, c,
-                                           flags, bit)
-            if hit == 0:
-                nmiss += 1
-    return nmiss
 
 
 #pythran export drizzle_point(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float)

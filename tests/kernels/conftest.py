@@ -111,7 +111,7 @@ def kernels_on(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ModuleType]:
     """:mod:`drizrun.kernels` with its drizzle and blot kernels running on `backend`."""
-    for name in ("_drizzle", "_square", "_blot"):
+    for name in ("_drizzle", "_square", "_turbo", "_blot"):
         monkeypatch.setitem(drizrun.kernels._MODULES, name, _load_kernel_module(name, backend))
     yield drizrun.kernels
 
