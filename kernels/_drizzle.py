@@ -44,13 +44,16 @@ weights: ``(V * W**2 + c**2 * var * iscale**2) / (W + c)**2``. Contributions
 with ``c == 0`` leave every output untouched; the context bit and DQ are set
 only by contributions with ``c > 0``.
 
-The Gaussian kernel, with about a dozen contributions per input pixel, gets
-the same result with one division per output pixel: the first contribution
-of a call to an output pixel turns its mean into the sum ``F * W`` (and the
-variance into ``V * W**2``), later ones add ``c * v`` (``c**2 * var``), and
-:func:`_finish` divides by the weight at the end of the call. The values
-agree with the running mean to float32 rounding; a pixel whose weights sum
-to exactly 0 keeps its sum instead of its previous value.
+The Gaussian and Lanczos kernels, with a dozen to fifty contributions per
+input pixel, get the same result with one division per output pixel: the
+first contribution of a call to an output pixel turns its mean into the sum
+``F * W`` (and the variance into ``V * W**2``), later ones add ``c * v``
+(``c**2 * var``), and :func:`_finish` (for Lanczos, the final pass of
+:func:`drizzle_lanczos`) divides by the weight at the end of the call. The
+values agree with the running mean to float32 rounding, except where the
+running weight of a Lanczos pixel passes close to 0 through its negative
+lobes, where the sum is the more accurate of the two; a pixel whose weights
+sum to exactly 0 keeps its sum instead of its previous value.
 
 This file is both the Pythran source of the compiled extension and, unchanged,
 the pure-Python implementation used when the extension is not built.
@@ -336,9 +339,20 @@ def drizzle_gaussian(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_
     return nmiss
 
 def _lanczos_table(order, nper):
-    """``L(k / nper)`` for ``k = 0 .. order * nper + 1``, with ``L(t) = sinc(t) sinc(t / order)``.
+    """Sample the Lanczos window on a regular grid.
 
-    The last two entries (``t >= order``) are 0.
+    Parameters
+    ----------
+    order : int
+        Lanczos order ``a``.
+    nper : int
+        Samples per unit of ``t``.
+
+    Returns
+    -------
+    ndarray of float64, shape (order * nper + 2,)
+        ``L(k / nper)`` for ``k = 0 .. order * nper + 1``, with
+        ``L(t) = sinc(t) sinc(t / a)``; the last two entries (``t >= a``) are 0.
     """
     a = float(order)
     table = np.zeros(order * nper + 2)
@@ -352,13 +366,26 @@ def _lanczos_table(order, nper):
 def _lanczos_weights(buf, t0, n, step, table, nper, umax):
     """Fill ``buf[:n]`` with the Lanczos window at ``t0, t0 - step, t0 - 2*step, ...``.
 
-    Linear interpolation in `table` (:func:`_lanczos_table` with `nper`
-    samples per unit); ``umax = order * nper`` maps ``|t| >= order`` to 0.
+    Parameters
+    ----------
+    buf : ndarray of float64
+        Output buffer of at least `n` entries.
+    t0 : float
+        Argument of the first sample.
+    n : int
+        Number of samples.
+    step : float
+        Decrement of the argument between samples.
+    table : ndarray of float64
+        :func:`_lanczos_table` with `nper` samples per unit, interpolated
+        linearly.
+    nper : int
+        Samples per unit in `table`.
+    umax : float
+        ``order * nper``: arguments with ``|t| >= order`` map to 0.
     """
     for k in range(n):
-        u = abs(t0 - k * step) * nper
-        if u > umax:
-            u = umax
+        u = min(abs(t0 - k * step) * nper, umax)
         iu = int(u)
         f = u - iu
         buf[k] = table[iu] * (1.0 - f) + table[iu + 1] * f
@@ -394,6 +421,12 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
     samples per unit (within 5e-7 of the exact value).
     The kernel has negative lobes and is not normalised: flux is not
     conserved.
+
+    Within the call the touched output pixels hold weighted sums (see the
+    module docstring), kept on flattened views; a ``uint8`` mask marks them
+    (bit 1) and those reached by a contribution with weight > 0 (bit 2).
+    A final pass over the touched rectangle divides the sums by the weight
+    and sets the context bit of the pixels with mask bit 2.
     """
     ny, nx = data.shape
     my, mx = out_img.shape
@@ -407,6 +440,17 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
     umax = float(order * nper)
     fs = np.float32(iscale)
     fs2 = fs * fs
+    img1 = out_img.reshape(-1)
+    wht1 = out_wht.reshape(-1)
+    ctx1 = out_ctx.reshape(-1)
+    var1 = out_var.reshape(-1)
+    dq1 = out_dq.reshape(-1)
+    cbase = plane * my * mx
+    seen1 = np.zeros(my * mx, np.uint8)
+    y0 = my
+    y1 = -1
+    x0 = mx
+    x1 = -1
     nmiss = 0
     for j in range(ny):
         for i in range(nx):
@@ -424,15 +468,63 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
                 continue
             _lanczos_weights(wx, (ox - ix0) * scale_ratio, ix1 - ix0 + 1, scale_ratio, table, nper, umax)
             _lanczos_weights(wy, (oy - iy0) * scale_ratio, iy1 - iy0 + 1, scale_ratio, table, nper, umax)
+            # Leave out the columns and rows beyond the window (weight exactly 0).
+            lx = 0
+            hx = ix1 - ix0
+            while lx < hx and wx[lx] == 0.0:
+                lx += 1
+            while hx > lx and wx[hx] == 0.0:
+                hx -= 1
+            ly = 0
+            hy = iy1 - iy0
+            while ly < hy and wy[ly] == 0.0:
+                ly += 1
+            while hy > ly and wy[hy] == 0.0:
+                hy -= 1
             w = float(weights[j, i])
-            v = data[j, i] * fs
-            v2 = var[j, i] * fs2 if flags & 2 else fs2
+            v = float(data[j, i] * fs)
+            v2 = float(var[j, i] * fs2) if flags & 2 else 0.0
             dqv = dq[j, i] if flags & 4 else np.uint32(0)
-            for iy in range(iy0, iy1 + 1):
-                wyw = wy[iy - iy0] * w
-                for ix in range(ix0, ix1 + 1):
-                    c = np.float32(wx[ix - ix0] * wyw)
+            for ky in range(ly, hy + 1):
+                wyw = wy[ky] * w
+                prow = (iy0 + ky) * mx + ix0
+                for kx in range(lx, hx + 1):
+                    c = np.float32(wx[kx] * wyw)
                     if c != 0.0:
-                        _accumulate(out_img, out_wht, out_ctx, out_var, out_dq, iy, ix,
-                                    v, v2, dqv, c, flags, plane, bit)
+                        p = prow + kx
+                        cw = float(c)
+                        wo = float(wht1[p])
+                        s = seen1[p]
+                        fo = float(img1[p])
+                        # First contribution of the call: mean -> weighted sum.
+                        fo = fo if s else (fo * wo if wo != 0.0 else 0.0)
+                        img1[p] = fo + cw * v
+                        wht1[p] = wo + cw
+                        if flags & 2:
+                            vo = float(var1[p])
+                            vo = vo if s else (vo * wo * wo if wo != 0.0 else 0.0)
+                            var1[p] = vo + cw * cw * v2
+                        if flags & 4:
+                            if cw > 0.0:
+                                dq1[p] |= dqv
+                        seen1[p] = s | 1 | 2 * int(cw > 0.0)
+            y0 = min(y0, iy0 + ly)
+            y1 = max(y1, iy0 + hy)
+            x0 = min(x0, ix0 + lx)
+            x1 = max(x1, ix0 + hx)
+    # Sums back to means (a pixel whose weights sum to exactly 0 keeps its
+    # sum) and the context bit of the pixels reached with weight > 0.
+    for jj in range(y0, y1 + 1):
+        row = jj * mx
+        for p in range(row + x0, row + x1 + 1):
+            s = seen1[p]
+            if s:
+                wn = float(wht1[p])
+                if wn != 0.0:
+                    img1[p] = float(img1[p]) / wn
+                    if flags & 2:
+                        var1[p] = float(var1[p]) / (wn * wn)
+                if flags & 1:
+                    if s & 2:
+                        ctx1[cbase + p] |= bit
     return nmiss
