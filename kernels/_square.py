@@ -179,7 +179,8 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
     contains them (the outermost cell is extrapolated beyond the edge pixel
     centres); the interpolation is done along y once per row, then along x.
     With ``pixfrac == 1`` the right corners of one pixel are the left
-    corners of the next and are interpolated once. The overlaps come from
+    corners of the next, and the bottom corners of a row the top corners of
+    the row below; each is interpolated once. The overlaps come from
     the areas ``Q`` at the output grid corners described in the module
     docstring, one grid row at a time. An overlap counts when it exceeds
     1e-12 of the pixel's area (smaller ones are rounding residue of a
@@ -225,19 +226,27 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
         ft = j + dh - jt
         jb = min(max(int(j - dh), 0), ny2)
         fb = j - dh - jb
+        if shared and j > 0:
+            # The bottom corners (y = j - 1/2) are the previous row's top ones.
+            tx, bx = bx, tx
+            ty, by = by, ty
+        else:
+            for i in range(nx):
+                botx[i] = pixmap[jb, i, 0] * (1.0 - fb) + pixmap[jb + 1, i, 0] * fb
+                boty[i] = pixmap[jb, i, 1] * (1.0 - fb) + pixmap[jb + 1, i, 1] * fb
+            if shared:
+                _corners(bx, by, botx, boty, 0, nx + 1, 0.0, -dh, nx2)
+            else:
+                _corners(bx, by, botx, boty, 0, nx, 0.0, -dh, nx2)
+                _corners(bx, by, botx, boty, right, nx, 0.0, dh, nx2)
         for i in range(nx):
             topx[i] = pixmap[jt, i, 0] * (1.0 - ft) + pixmap[jt + 1, i, 0] * ft
             topy[i] = pixmap[jt, i, 1] * (1.0 - ft) + pixmap[jt + 1, i, 1] * ft
-            botx[i] = pixmap[jb, i, 0] * (1.0 - fb) + pixmap[jb + 1, i, 0] * fb
-            boty[i] = pixmap[jb, i, 1] * (1.0 - fb) + pixmap[jb + 1, i, 1] * fb
         if shared:
             _corners(tx, ty, topx, topy, 0, nx + 1, 0.0, -dh, nx2)
-            _corners(bx, by, botx, boty, 0, nx + 1, 0.0, -dh, nx2)
         else:
             _corners(tx, ty, topx, topy, 0, nx, 0.0, -dh, nx2)
-            _corners(bx, by, botx, boty, 0, nx, 0.0, -dh, nx2)
             _corners(tx, ty, topx, topy, right, nx, 0.0, dh, nx2)
-            _corners(bx, by, botx, boty, right, nx, 0.0, dh, nx2)
         for i in range(nx):
             # Corners 0..3: top-left, top-right, bottom-right, bottom-left.
             x0 = tx[i]
