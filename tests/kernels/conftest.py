@@ -164,3 +164,32 @@ def smooth_pixmap(
 def make_pixmap() -> Callable[..., np.ndarray]:
     """:func:`smooth_pixmap`: a random smooth distorted pixel map."""
     return smooth_pixmap
+
+
+def _centroid_offsets(image: np.ndarray, ref: np.ndarray, half: int) -> np.ndarray:
+    """(dy, dx) of the flux-weighted centroids of `image` from `ref`'s, per point of `ref` above 20.
+
+    The centroids are taken in the same ``2 * half`` square box about each point, as the drizzle
+    1.13.4 reference tests do.
+    """
+    ndimage = pytest.importorskip("scipy.ndimage")
+    labels, n = ndimage.label(ref > 20.0)
+    offsets = []
+    for cy, cx in ndimage.center_of_mass(ref, labels, range(1, n + 1)):
+        y0, x0 = max(int(cy) - half, 0), max(int(cx) - half, 0)
+        centroids = []
+        for im in (image, ref):
+            box = np.asarray(im[y0:y0 + 2 * half, x0:x0 + 2 * half], np.float64)
+            yy, xx = np.mgrid[y0:y0 + box.shape[0], x0:x0 + box.shape[1]]
+            total = box.sum()
+            centroids.append(((yy * box).sum() / total, (xx * box).sum() / total) if total else (np.nan, np.nan))
+        offsets.append(np.subtract(*centroids))
+    result = np.array(offsets)
+    assert n > 0 and np.isfinite(result).all()
+    return result
+
+
+@pytest.fixture(scope="session")
+def centroid_offsets() -> Callable[..., np.ndarray]:
+    """``centroid_offsets(image, ref, half)``: centroid offsets of `image` from `ref` at ref's points."""
+    return _centroid_offsets

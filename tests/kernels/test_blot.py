@@ -208,29 +208,13 @@ def _blot_reference_case(shared_hst, name):
     return source, pixmap, ref, ratio
 
 
-def _centroid_offsets(image, ref, half=8):
-    """(dy, dx) of the flux-weighted centroids of `image` from `ref`'s, in boxes about ref's points above 20."""
-    ndimage = pytest.importorskip("scipy.ndimage")
-    labels, n = ndimage.label(ref > 20.0)
-    offsets = []
-    for cy, cx in ndimage.center_of_mass(ref, labels, range(1, n + 1)):
-        y0, x0 = max(int(cy) - half, 0), max(int(cx) - half, 0)
-        cents = []
-        for im in (image, ref):
-            box = np.asarray(im[y0:y0 + 2 * half, x0:x0 + 2 * half], np.float64)
-            yy, xx = np.mgrid[y0:y0 + box.shape[0], x0:x0 + box.shape[1]]
-            cents.append(((yy * box).sum() / box.sum(), (xx * box).sum() / box.sum()))
-        offsets.append(np.subtract(*cents))
-    return np.array(offsets)
-
-
 @pytest.mark.parametrize("name", ["default", "point"])
-def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, shared_hst, name):
+def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, shared_hst, centroid_offsets, name):
     if backend == "python":
         pytest.skip("full 1137 x 1163 frame: compiled backend only")
     source, pixmap, ref, ratio = _blot_reference_case(shared_hst, name)
     mine = kernels_on.blot(source, pixmap, interp="poly5", iscale=ratio**2)
-    distance = np.hypot(*_centroid_offsets(mine, ref).T)
+    distance = np.hypot(*centroid_offsets(mine, ref, 8).T)
     # The bounds of the reference's own tests, in pixels.
     assert np.median(distance) < 1e-6 and distance.max() < 1e-5, (np.median(distance), distance.max())
     lit = ref > 1.0
@@ -238,7 +222,8 @@ def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, shared_hst
 
 
 @pytest.mark.parametrize("name,interp", [("lan3", "lanczos3"), ("lan5", "lanczos5")])
-def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend, shared_hst, name, interp):
+def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend, shared_hst, centroid_offsets,
+                                                            name, interp):
     """drizrun's and drizzle 3.0's Lanczos blots are displaced from the 1.13.4 references alike.
 
     Measured (median centroid offset): lanczos3 0.0037 pixel for drizrun, 0.0041 for drizzle 3.0;
@@ -250,5 +235,5 @@ def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend
     source, pixmap, ref, ratio = _blot_reference_case(shared_hst, name)
     mine = kernels_on.blot(source, pixmap, interp=interp)
     theirs = resample.blot_image(source, pixmap, interp=interp)
-    offsets = [np.median(np.hypot(*_centroid_offsets(im, ref).T)) for im in (mine, theirs)]
+    offsets = [np.median(np.hypot(*centroid_offsets(im, ref, 8).T)) for im in (mine, theirs)]
     assert offsets[0] > 1e-3 and abs(offsets[0] - offsets[1]) < 0.2 * offsets[1], offsets
