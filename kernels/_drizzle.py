@@ -391,6 +391,21 @@ def _lanczos_weights(buf, t0, n, step, table, nper, umax):
         buf[k] = table[iu] * (1.0 - f) + table[iu + 1] * f
 
 
+def _nonzero_span(buf, last):
+    """First and last index in ``buf[:last + 1]`` whose value is not exactly 0.
+
+    Returns ``(lo, hi)`` with ``lo <= hi``; if every value is 0 the span is
+    the single index ``last``, whose contributions are then skipped.
+    """
+    lo = 0
+    hi = last
+    while lo < hi and buf[lo] == 0.0:
+        lo += 1
+    while hi > lo and buf[hi] == 0.0:
+        hi -= 1
+    return lo, hi
+
+
 #pythran export drizzle_lanczos(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, int, float, float)
 def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
                     flags, plane, bit, order, scale_ratio, iscale):
@@ -469,18 +484,8 @@ def drizzle_lanczos(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_v
             _lanczos_weights(wx, (ox - ix0) * scale_ratio, ix1 - ix0 + 1, scale_ratio, table, nper, umax)
             _lanczos_weights(wy, (oy - iy0) * scale_ratio, iy1 - iy0 + 1, scale_ratio, table, nper, umax)
             # Leave out the columns and rows beyond the window (weight exactly 0).
-            lx = 0
-            hx = ix1 - ix0
-            while lx < hx and wx[lx] == 0.0:
-                lx += 1
-            while hx > lx and wx[hx] == 0.0:
-                hx -= 1
-            ly = 0
-            hy = iy1 - iy0
-            while ly < hy and wy[ly] == 0.0:
-                ly += 1
-            while hy > ly and wy[hy] == 0.0:
-                hy -= 1
+            lx, hx = _nonzero_span(wx, ix1 - ix0)
+            ly, hy = _nonzero_span(wy, iy1 - iy0)
             w = float(weights[j, i])
             v = float(data[j, i] * fs)
             v2 = float(var[j, i] * fs2) if flags & 2 else 0.0
