@@ -248,8 +248,8 @@ def _minmed(
     minimum = ordered[0].astype(np.float64)  # NaN where everything is masked
 
     total_weight = wht.sum(axis=0, dtype=np.float64)
-    sky_term = np.tensordot(sky / exptime, wht.astype(np.float64), axes=1)
-    rn_term = np.tensordot(read_noise**2, (~masked).astype(np.float64), axes=1)
+    sky_term = _plane_sum(sky / exptime, wht)
+    rn_term = _plane_sum(read_noise**2, ~masked)
     with np.errstate(invalid="ignore"):
         sigma = np.sqrt(np.maximum(0.0, median * total_weight + sky_term + rn_term))
         gap = median * total_weight - minimum * total_weight
@@ -258,3 +258,17 @@ def _minmed(
             near = ndimage.maximum_filter(chosen, size=2 * grow + 1, mode="constant", cval=False)
             chosen |= near & (gap > nsigma[1] * sigma)
     return np.where(chosen, minimum, median).astype(np.float32)
+
+
+def _plane_sum(coefficients: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """``sum_k coefficients[k] * planes[k]`` in float64, plane by plane.
+
+    One pass per plane in a fixed order (no BLAS: its threads would compete
+    with the stage's own and spin when idle).
+    """
+    total = np.zeros(planes.shape[1:], dtype=np.float64)
+    term = np.empty_like(total)
+    for coefficient, plane in zip(np.asarray(coefficients, dtype=np.float64), planes, strict=True):
+        np.multiply(plane, coefficient, out=term, dtype=np.float64)
+        total += term
+    return total
