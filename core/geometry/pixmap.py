@@ -169,6 +169,7 @@ def model_pixmap(
     module: ModuleType | None = None,
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Pixel map between two extracted models with the ``_pixmap`` kernel.
 
@@ -190,6 +191,9 @@ def model_pixmap(
         Convergence tolerance of the output's inverse distortion, pixels.
     maxiter : int
         Most iterations of that inversion (per pixel).
+    out : ndarray of float64, shape (ny, nx, 2), optional
+        Writable C-contiguous native array to write the map into and return;
+        by default a new array.
 
     Returns
     -------
@@ -206,7 +210,7 @@ def model_pixmap(
     if ny < 0 or nx < 0:
         raise GeometryError(f"pixel-map shape {shape} has a negative size")
     f8 = np.float64
-    out = np.empty((ny, nx, 2), dtype=f8)
+    out = _output_array(out, (ny, nx))
     if ny == 0 or nx == 0:
         return out
     lin = native_array(np.concatenate([
@@ -233,6 +237,18 @@ def model_pixmap(
     if dst.is_distorted:
         o_ref, o_sip, o_k, o_data, o_geom, o_index = _pack(dst)
         module.invert(flat, o_ref, o_sip, o_k, o_data, o_geom, o_index, float(tol), int(maxiter), 1.0)
+    return out
+
+
+def _output_array(out: NDArray[np.float64] | None, shape: tuple[int, int]) -> NDArray[np.float64]:
+    """``out`` checked to be a writable native C-contiguous float64 ``(ny, nx, 2)`` array, or a new one."""
+    want = (*shape, 2)
+    if out is None:
+        return np.empty(want, dtype=np.float64)
+    if (not isinstance(out, np.ndarray) or out.shape != want or out.dtype != np.dtype(np.float64)
+            or not out.flags.c_contiguous or not out.flags.writeable):
+        raise GeometryError(f"out must be a writable C-contiguous native float64 array of shape {want}, got "
+                            f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
     return out
 
 
@@ -315,6 +331,7 @@ def calc_pixmap(
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
     grid: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Output pixel coordinates of every input pixel centre.
 
@@ -343,6 +360,10 @@ def calc_pixmap(
         ``(x0, y0, sx, sy)``: entry ``[i, j]`` maps the 0-based input point
         ``(x0 + j * sx, y0 + i * sy)``, with ``shape`` the shape of that
         grid. The default maps every pixel centre.
+    out : ndarray of float64, shape (ny, nx, 2), optional
+        Writable C-contiguous native array to write the map into and return:
+        a buffer reused from chip to chip saves faulting in fresh memory for
+        every map. By default a new array.
 
     Returns
     -------
@@ -368,20 +389,24 @@ def calc_pixmap(
     if method not in ("auto", "kernel", "astropy"):
         raise GeometryError(f"unknown pixel-map method {method!r}; expected 'auto', 'kernel' or 'astropy'")
     ny, nx = _shape_of(in_wcs, shape)
-    if method == "astropy":
-        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
-    try:
-        src = TanModel.from_wcs(in_wcs)
-        dst = TanModel.from_wcs(out_wcs)
-    except UnsupportedWcsError as exc:
-        if method == "kernel":
-            raise
-        log.debug("calc_pixmap: %s; using astropy", exc)
-        return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
-    if method == "auto":
-        from ...kernels import kernel_backend
+    if out is not None:
+        out = _output_array(out, (ny, nx))
+    if method != "astropy":
+        try:
+            src = TanModel.from_wcs(in_wcs)
+            dst = TanModel.from_wcs(out_wcs)
+        except UnsupportedWcsError as exc:
+            if method == "kernel":
+                raise
+            log.debug("calc_pixmap: %s; using astropy", exc)
+        else:
+            from ...kernels import kernel_backend
 
-        if kernel_backend("_pixmap") != "pythran":
+            if method == "kernel" or kernel_backend("_pixmap") == "pythran":
+                return model_pixmap(src, dst, (ny, nx), grid=grid, tol=tol, maxiter=maxiter, out=out)
             log.debug("calc_pixmap: the pixel-map kernel is not compiled; using astropy")
-            return astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
-    return model_pixmap(src, dst, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
+    result = astropy_pixmap(in_wcs, out_wcs, (ny, nx), grid=grid, tol=tol, maxiter=maxiter)
+    if out is None:
+        return result
+    out[...] = result
+    return out

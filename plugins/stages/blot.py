@@ -64,7 +64,8 @@ class BlotStage:
             return StageResult(status="skipped", message="no median image (the median stage made none)")
         median_artifact = ctx.artifacts.get("median")
         frame = frame_from_record(median_artifact["frame"])
-        median = load_image(ctx, median_artifact["image"])
+        # native byte order once, not in every chip's kernel call
+        median = np.ascontiguousarray(load_image(ctx, median_artifact["image"]), dtype=np.float32)
         sky = artifact_or_none(ctx, "sky")
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
 
@@ -72,9 +73,10 @@ class BlotStage:
             exposure, chip = item
             key = chip_key(exposure, chip)
             ratio = frame.pixel_scale / linear_frame(chip)[0]
-            pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
             scale = 1.0 / (ratio * ratio * rate_factor(chip))
+            pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
             image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
+            del pixmap
             _, subtracted = chip_sky(sky, key)
             image += np.float32(subtracted if params.addsky else params.skyval)
             header = chip.wcs.to_header(relax=True)

@@ -122,6 +122,30 @@ def test_unsupported_projection_falls_back(caplog):
         calc_pixmap(chip, out, shape=(10, 12), method="kernel")
 
 
+@pytest.mark.parametrize("method", ["auto", "astropy"])
+def test_out_buffer_is_filled_and_returned(method):
+    chip = synthetic_chip()
+    frame = rotated_frame(chip, rot=3.0, size=80)
+    fresh = calc_pixmap(chip, frame, shape=(30, 40), method=method)
+    buffer = np.full((30, 40, 2), -7.0)
+    result = calc_pixmap(chip, frame, shape=(30, 40), method=method, out=buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(buffer, fresh)
+
+
+@pytest.mark.parametrize("bad", [
+    np.empty((30, 41, 2)),                    # wrong shape
+    np.empty((30, 40, 2), dtype=np.float32),  # wrong type
+    np.empty((30, 40, 2), dtype=">f8"),       # not native
+    np.empty((40, 30, 2)).transpose(1, 0, 2),  # not C-contiguous
+])
+def test_out_buffer_is_checked(bad):
+    chip = synthetic_chip()
+    frame = rotated_frame(chip, size=80)
+    with pytest.raises(drizrun.DrizrunError, match="out must be"):
+        calc_pixmap(chip, frame, shape=(30, 40), out=bad)
+
+
 def test_shape_is_required():
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
