@@ -117,7 +117,7 @@ def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: f
     peak_file = workdir / f"_{tool}_peak_kb.txt"
     # Linux carries a process's peak RSS across exec, so a child forked from this (large)
     # process would report at least our own size: GNU time measures its own fresh child.
-    timer = ["/usr/bin/time", "-o", str(peak_file), "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    timer = ["/usr/bin/time", "-o", str(peak_file), "-f", "%M %U %S"] if Path("/usr/bin/time").exists() else []
     command = [
         *timer,
         sys.executable,
@@ -151,15 +151,25 @@ def run_tool(tool: str, workdir: Path, association: str, output: str, timeout: f
     elif not result:
         result["error"] = f"the process ended with status {process.returncode} without a report (see {log})"
     result["process_seconds"] = elapsed
-    peak_kb = usage.ru_maxrss  # kilobytes on Linux
-    if peak_file.is_file():
-        try:
-            peak_kb = int(peak_file.read_text().split()[-1])
-        except (ValueError, IndexError):
-            pass
-    result["peak_mb"] = peak_kb / 1024.0
+    figures = {"peak_mb": usage.ru_maxrss / 1024.0, "user_s": usage.ru_utime, "system_s": usage.ru_stime}
+    result.update(figures | timer_figures(peak_file))
     result["log"] = str(log)
     return result
+
+
+def timer_figures(path: Path) -> dict[str, float]:
+    """Peak memory (MB) and user and system CPU time (s) from GNU time's ``%M %U %S`` line.
+
+    Files of earlier runs hold only ``%M``; a missing or unreadable file gives ``{}``.
+    """
+    try:
+        fields = path.read_text().splitlines()[-1].split()
+        figures = {"peak_mb": int(fields[0]) / 1024.0}
+        if len(fields) >= 3:
+            figures |= {"user_s": float(fields[1]), "system_s": float(fields[2])}
+    except (OSError, ValueError, IndexError):
+        return {}
+    return figures
 
 
 # -- products kept by an earlier run (--rescore) ---------------------------------------------------
@@ -193,11 +203,7 @@ def kept_result(workdir: Path, tool: str) -> dict[str, Any]:
     report = workdir / f"_{tool}_report.json"
     result: dict[str, Any] = json.loads(report.read_text()) if report.is_file() else {"seconds": math.nan}
     result.setdefault("process_seconds", math.nan)
-    peak = workdir / f"_{tool}_peak_kb.txt"
-    try:
-        result["peak_mb"] = int(peak.read_text().split()[-1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        result["peak_mb"] = math.nan
+    result.update({"peak_mb": math.nan} | timer_figures(workdir / f"_{tool}_peak_kb.txt"))
     result["log"] = str(workdir / f"_{tool}.log")
     return result
 
@@ -252,6 +258,11 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any,
         return (f"{a.median_offset:.3f} (dx {a.median_dx:+.4f} dy {a.median_dy:+.4f} "
                 f"± {a.median_uncertainty:.4f}, {a.n_stars} stars)")
 
+    def cpu_time(r: dict) -> str:
+        if "user_s" not in r:
+            return "n/a"
+        return f"{r['user_s']:.1f} s + {r['system_s']:.1f} s"
+
     def timing(r: dict) -> str:
         if not math.isfinite(r["process_seconds"]):
             return f"{r['seconds']:.1f} s"
@@ -267,6 +278,7 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any,
         ("phot. error, CR charge in aperture", [cell(t, phot("phot_cr")) for t in TOOLS]),
         ("astrometry median offset (px)", [cell(t, astro) for t in TOOLS]),
         ("wall time", [cell(t, timing) for t in TOOLS]),
+        ("CPU time, user + system", [cell(t, cpu_time) for t in TOOLS]),
         ("peak memory", [cell(t, lambda r: f"{r['peak_mb']:.0f} MB") for t in TOOLS]),
     ]
     if agreement is not None:
