@@ -190,7 +190,7 @@ def write_drizzle_product(
         hdus.append(image(ctx[0] if ctx.shape[0] == 1 else ctx, "CTX", None))
     if err is not None:
         hdus.append(image(err.astype(np.float32, copy=False), "ERR", bunit))
-    return write_fits_atomic(path, fits.HDUList(hdus))
+    return write_fits_atomic(path, fits.HDUList(hdus), direct=True)
 
 
 def fill_empty(sci: np.ndarray, wht: np.ndarray, fillval: float | None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -292,12 +293,19 @@ def test_disk_full_while_writing_the_product_exits_1_and_a_rerun_completes(capsy
                                                                            monkeypatch):
     real_writeto = fits.HDUList.writeto
 
-    def half_then_full(self, name, *args, **kwargs):
-        real_writeto(self, name, *args, **kwargs)
-        if "_drz.fits" in str(name):  # the disk fills up half way through the product
-            with open(name, "r+b") as handle:
-                handle.truncate(os.path.getsize(name) // 2)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name))
+    def half_then_full(self, target, *args, **kwargs):
+        name = str(getattr(target, "name", target))
+        if "_drz.fits" not in name:
+            return real_writeto(self, target, *args, **kwargs)
+        # the disk fills up half way through the product (written to a path or a file object)
+        content = io.BytesIO()
+        real_writeto(self, content, *args, **kwargs)
+        half = content.getvalue()[: len(content.getvalue()) // 2]
+        if hasattr(target, "write"):
+            target.write(half)
+        else:
+            Path(target).write_bytes(half)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
 
     monkeypatch.setattr(fits.HDUList, "writeto", half_then_full)
     before = _hashes(inputs)
