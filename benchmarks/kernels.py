@@ -27,6 +27,7 @@ import statistics
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 from astropy.wcs import WCS
@@ -153,17 +154,16 @@ def main(argv: list[str] | None = None) -> None:
                            out_ctx=touched_zeros((1, n_out, n_out), np.int32))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                t_ref.append(timed(lambda: driz.add_image(
-                    data, exptime=1.0, pixmap=pixmap, weight_map=weights, pixfrac=pixfrac)))
+                t_ref.append(timed(partial(driz.add_image, data, exptime=1.0, pixmap=pixmap,
+                                           weight_map=weights, pixfrac=pixfrac)))
             del driz
             img = touched_zeros((n_out, n_out), np.float32)
             wht = touched_zeros((n_out, n_out), np.float32)
             ctx = touched_zeros((1, n_out, n_out), np.int32)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", kernels.NonConservingKernelWarning)
-                t_new.append(timed(lambda: kernels.drizzle(
-                    data, pixmap, img, wht, out_ctx=ctx, weights=weights, kernel=kernel,
-                    pixfrac=pixfrac)))
+                t_new.append(timed(partial(kernels.drizzle, data, pixmap, img, wht, out_ctx=ctx,
+                                           weights=weights, kernel=kernel, pixfrac=pixfrac)))
             del img, wht, ctx
         rows.append((name, statistics.median(t_ref), statistics.median(t_new)))
         print(f"{name:28s} drizzle 3.0 {rows[-1][1]:7.3f} s   drizrun {rows[-1][2]:7.3f} s   "
@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         t_ref, t_new = [], []
         for _ in range(args.repeat):
-            t_ref.append(timed(lambda: blot_image(frame, pixmap, interp=interp)))
-            t_new.append(timed(lambda: kernels.blot(frame, pixmap, interp=interp)))
+            t_ref.append(timed(partial(blot_image, frame, pixmap, interp=interp)))
+            t_new.append(timed(partial(kernels.blot, frame, pixmap, interp=interp)))
         name = f"blot {interp}"
         rows.append((name, statistics.median(t_ref), statistics.median(t_new)))
         print(f"{name:28s} drizzle 3.0 {rows[-1][1]:7.3f} s   drizrun {rows[-1][2]:7.3f} s   "
