@@ -27,6 +27,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import param
 from drizrun.core.stage import StageResult
 
+from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
 from .images import keep_image, load_image, written_files
 from .resample import frame_from_record
@@ -68,14 +69,16 @@ class BlotStage:
         median = np.ascontiguousarray(load_image(ctx, median_artifact["image"]), dtype=np.float32)
         sky = artifact_or_none(ctx, "sky")
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
+        pixmaps = BufferPool(keep=ctx.config.num_cores)  # one map per worker, reused chip after chip
 
         def blot_chip(item: tuple[Any, Any]) -> tuple[str, Any]:
             exposure, chip = item
             key = chip_key(exposure, chip)
             ratio = frame.pixel_scale / linear_frame(chip)[0]
             scale = 1.0 / (ratio * ratio * rate_factor(chip))
-            pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
-            image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
+            with pixmaps.borrow((*(int(n) for n in chip.shape), 2), np.float64) as buffer:
+                pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape), out=buffer)
+                image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
             del pixmap
             _, subtracted = chip_sky(sky, key)
             image += np.float32(subtracted if params.addsky else params.skyval)

@@ -31,6 +31,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
+from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
 from .cr import flagged
 from .dropzones import DropZone, disjoint_waves, drop_zone, sample_grid
@@ -100,6 +101,7 @@ class FinalStage:
         chips = [(index, exposure, chip) for index, (exposure, chip)
                  in enumerate((e, c) for e in exposures for c in e.chips)]
         num_cores = ctx.config.num_cores
+        pixmaps = BufferPool(keep=num_cores)  # one map per worker, reused chip after chip
         drop_halfwidth = drizzle_kernel(ctx, params.kernel).drop_halfwidth if num_cores > 1 else None
 
         def zone_of(item: tuple[int, Any, Any]) -> DropZone | None:
@@ -138,7 +140,7 @@ class FinalStage:
                 sky=computed, sky_subtracted=subtracted,
             )
             drizzle_chip(ctx, chip, frame, rate, weights, outputs, kernel=params.kernel, pixfrac=params.pixfrac,
-                         context_id=index, variance=variance if params.err else None)
+                         context_id=index, variance=variance if params.err else None, buffers=pixmaps)
             return record, int(np.count_nonzero(cr)) if cr is not None else 0
 
         records = []

@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from drizrun.core.geometry import FrameParams, OutputFrame, build_output_frame, calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
 
+from .buffers import BufferPool
+
 __all__ = [
     "DrizzleOutputs",
     "chip_pixmap",
@@ -114,6 +116,7 @@ def drizzle_chip(
     context_id: int = 0,
     variance: NDArray[Any] | None = None,
     pixmap: NDArray[np.float64] | None = None,
+    buffers: BufferPool | None = None,
 ) -> int:
     """Drizzle one chip (already in electrons/s) onto the frame's outputs.
 
@@ -142,12 +145,20 @@ def drizzle_chip(
     pixmap : ndarray, optional
         The chip's pixel map onto the frame, when already computed
         (:func:`chip_pixmap`).
+    buffers : BufferPool, optional
+        Where to borrow the array for the chip's pixel map when ``pixmap``
+        is not given (by default a new array).
 
     Returns
     -------
     int
         Input pixels that missed the frame.
     """
+    if pixmap is None and buffers is not None:
+        with buffers.borrow((*(int(n) for n in chip.shape), 2), np.float64) as buffer:
+            return drizzle_chip(ctx, chip, frame, data, weights, outputs, kernel=kernel, pixfrac=pixfrac,
+                                context_id=context_id, variance=variance,
+                                pixmap=chip_pixmap(chip, frame, out=buffer))
     spec = drizzle_kernel(ctx, kernel)
     in_scale = linear_frame(chip)[0]
     ratio = frame.pixel_scale / in_scale
@@ -170,9 +181,9 @@ def drizzle_chip(
     return int(missed or 0)
 
 
-def chip_pixmap(chip: Any, frame: OutputFrame) -> NDArray[np.float64]:
-    """Exact pixel map of a chip's pixel centres onto the frame."""
-    return calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape))
+def chip_pixmap(chip: Any, frame: OutputFrame, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Exact pixel map of a chip's pixel centres onto the frame (into ``out`` when given)."""
+    return calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape), out=out)
 
 
 def warn_if_not_conserving(ctx: Any, kernel: str, log: logging.Logger, stage: str) -> None:

@@ -23,6 +23,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
+from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
 from .images import keep_image, written_files
 from .resample import DrizzleOutputs, drizzle_chip, frame_for, warn_if_not_conserving
@@ -65,6 +66,7 @@ class SepStage:
         static = artifact_or_none(ctx, "static_mask") if params.use_static else None
         sky = artifact_or_none(ctx, "sky")
         header = frame.header()
+        pixmaps = BufferPool(keep=ctx.config.num_cores)  # one map per worker, reused chip after chip
 
         def drizzle_exposure(exposure: Any) -> tuple[str, dict[str, Any]]:
             outputs = DrizzleOutputs.zeros(frame.shape)
@@ -81,7 +83,7 @@ class SepStage:
                 rate[~good] = 0.0
                 weights = good.astype(np.float32) * np.float32(exposure.exptime)
                 missed += drizzle_chip(ctx, chip, frame, rate, weights, outputs,
-                                       kernel=params.kernel, pixfrac=params.pixfrac)
+                                       kernel=params.kernel, pixfrac=params.pixfrac, buffers=pixmaps)
                 sky_e.append(subtracted * chip.to_electrons)
             empty = outputs.wht == 0
             outputs.sci[empty] = np.nan if params.fillval is None else params.fillval
