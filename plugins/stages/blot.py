@@ -20,7 +20,6 @@ from typing import Any
 import attrs
 import numpy as np
 
-from drizrun.core.geometry import calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
 from drizrun.core.hookspecs import hookimpl
 from drizrun.core.parallel import ordered_map
@@ -30,7 +29,7 @@ from drizrun.core.stage import StageResult
 from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
 from .images import keep_image, load_image, written_files
-from .resample import frame_from_record
+from .resample import frame_from_record, lent_pixmap
 
 __all__ = ["BlotParams", "BlotStage"]
 
@@ -76,10 +75,8 @@ class BlotStage:
             key = chip_key(exposure, chip)
             ratio = frame.pixel_scale / linear_frame(chip)[0]
             scale = 1.0 / (ratio * ratio * rate_factor(chip))
-            with pixmaps.borrow((*(int(n) for n in chip.shape), 2), np.float64) as buffer:
-                pixmap = calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape), out=buffer)
+            with lent_pixmap(chip, frame, pixmaps) as pixmap:
                 image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
-            del pixmap
             _, subtracted = chip_sky(sky, key)
             image += np.float32(subtracted if params.addsky else params.skyval)
             header = chip.wcs.to_header(relax=True)

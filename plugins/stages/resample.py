@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -34,6 +35,7 @@ __all__ = [
     "frame_for",
     "frame_from_record",
     "frame_params_of",
+    "lent_pixmap",
     "warn_if_not_conserving",
 ]
 
@@ -155,10 +157,9 @@ def drizzle_chip(
         Input pixels that missed the frame.
     """
     if pixmap is None and buffers is not None:
-        with buffers.borrow((*(int(n) for n in chip.shape), 2), np.float64) as buffer:
+        with lent_pixmap(chip, frame, buffers) as lent:
             return drizzle_chip(ctx, chip, frame, data, weights, outputs, kernel=kernel, pixfrac=pixfrac,
-                                context_id=context_id, variance=variance,
-                                pixmap=chip_pixmap(chip, frame, out=buffer))
+                                context_id=context_id, variance=variance, pixmap=lent)
     spec = drizzle_kernel(ctx, kernel)
     in_scale = linear_frame(chip)[0]
     ratio = frame.pixel_scale / in_scale
@@ -184,6 +185,13 @@ def drizzle_chip(
 def chip_pixmap(chip: Any, frame: OutputFrame, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Exact pixel map of a chip's pixel centres onto the frame (into ``out`` when given)."""
     return calc_pixmap(chip.wcs, frame.wcs, tuple(chip.shape), out=out)
+
+
+@contextmanager
+def lent_pixmap(chip: Any, frame: OutputFrame, buffers: BufferPool) -> Iterator[NDArray[np.float64]]:
+    """The chip's pixel map onto the frame, in an array borrowed from ``buffers`` for the ``with`` block."""
+    with buffers.borrow((*(int(n) for n in chip.shape), 2), np.float64) as buffer:
+        yield chip_pixmap(chip, frame, out=buffer)
 
 
 def warn_if_not_conserving(ctx: Any, kernel: str, log: logging.Logger, stage: str) -> None:
