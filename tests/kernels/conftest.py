@@ -193,3 +193,16 @@ def _centroid_offsets(image: np.ndarray, ref: np.ndarray, half: int) -> np.ndarr
 def centroid_offsets() -> Callable[..., np.ndarray]:
     """``centroid_offsets(image, ref, half)``: centroid offsets of `image` from `ref` at ref's points."""
     return _centroid_offsets
+
+
+@pytest.fixture(scope="session")
+def hrc_frame(shared_hst: Path) -> tuple[Path, tuple[int, int], object]:
+    """The drizzle 1.13.4 reference folder, and the shape and header WCS (TAN) of ``j8bt06nyq_flt.fits``.
+
+    drizzlepac's C core made the 1.13.4 reference grids with this WCS.
+    """
+    wcs_mod = pytest.importorskip("astropy.wcs")
+    fits = pytest.importorskip("astropy.io.fits")
+    folder = shared_hst / "debian_python-drizzle-testdata_1.13.4"
+    with fits.open(folder / "j8bt06nyq_flt.fits.gz") as hdul:
+        return folder, hdul["SCI"].data.shape, wcs_mod.WCS(hdul["SCI"].header)

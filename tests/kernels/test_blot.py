@@ -186,13 +186,10 @@ def test_real_hrc_blot_matches_reference(kernels_on, backend, shared_hst):
 # to float32 here: with exact coordinates the centroids differ from it by up to 6e-5 pixel.
 
 
-def _blot_reference_case(shared_hst, name):
+def _blot_reference_case(hrc_frame, name):
     wcs_mod = pytest.importorskip("astropy.wcs")
     fits = pytest.importorskip("astropy.io.fits")
-    folder = shared_hst / "debian_python-drizzle-testdata_1.13.4"
-    with fits.open(folder / "j8bt06nyq_flt.fits.gz") as hdul:
-        shape = hdul["SCI"].data.shape
-        source_wcs = wcs_mod.WCS(hdul["SCI"].header)
+    folder, shape, source_wcs = hrc_frame
     with fits.open(folder / f"reference_blot_{name}.fits.gz") as hdul:
         ref = hdul[1].data.astype(np.float64)
         frame_wcs = wcs_mod.WCS(hdul[1].header)
@@ -209,10 +206,10 @@ def _blot_reference_case(shared_hst, name):
 
 
 @pytest.mark.parametrize("name", ["default", "point"])
-def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, shared_hst, centroid_offsets, name):
+def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, hrc_frame, centroid_offsets, name):
     if backend == "python":
         pytest.skip("full 1137 x 1163 frame: compiled backend only")
-    source, pixmap, ref, ratio = _blot_reference_case(shared_hst, name)
+    source, pixmap, ref, ratio = _blot_reference_case(hrc_frame, name)
     mine = kernels_on.blot(source, pixmap, interp="poly5", iscale=ratio**2)
     distance = np.hypot(*centroid_offsets(mine, ref, 8).T)
     # The bounds of the reference's own tests, in pixels.
@@ -222,7 +219,7 @@ def test_blot_matches_drizzlepac_reference_grids(kernels_on, backend, shared_hst
 
 
 @pytest.mark.parametrize("name,interp", [("lan3", "lanczos3"), ("lan5", "lanczos5")])
-def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend, shared_hst, centroid_offsets,
+def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend, hrc_frame, centroid_offsets,
                                                             name, interp):
     """drizrun's and drizzle 3.0's Lanczos blots are displaced from the 1.13.4 references alike.
 
@@ -232,7 +229,7 @@ def test_blot_lanczos_references_differ_from_drizzle_3_alike(kernels_on, backend
     if backend == "python":
         pytest.skip("full 1137 x 1163 frame: compiled backend only")
     resample = pytest.importorskip("drizzle.resample", reason="drizzle 3.0 (test extra) not installed")
-    source, pixmap, ref, ratio = _blot_reference_case(shared_hst, name)
+    source, pixmap, ref, ratio = _blot_reference_case(hrc_frame, name)
     mine = kernels_on.blot(source, pixmap, interp=interp)
     theirs = resample.blot_image(source, pixmap, interp=interp)
     offsets = [np.median(np.hypot(*centroid_offsets(im, ref, 8).T)) for im in (mine, theirs)]

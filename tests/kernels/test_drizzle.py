@@ -215,14 +215,11 @@ _GRID_REFERENCES = {"square": "square", "turbo": "turbo", "point": "point", "gau
 
 
 @pytest.fixture(scope="module")
-def hrc_grid(shared_hst):
+def hrc_grid(hrc_frame):
     """The grid image, and per kernel the reference grid, its pixel map and the scale ratio."""
     wcs_mod = pytest.importorskip("astropy.wcs")
     fits = pytest.importorskip("astropy.io.fits")
-    folder = shared_hst / "debian_python-drizzle-testdata_1.13.4"
-    with fits.open(folder / "j8bt06nyq_flt.fits.gz") as hdul:
-        shape = hdul["SCI"].data.shape
-        in_wcs = wcs_mod.WCS(hdul["SCI"].header)
+    folder, shape, in_wcs = hrc_frame
     grid = np.zeros(shape, np.float32)
     grid[32::64, 32::64] = 100.0
     y, x = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
@@ -238,14 +235,20 @@ def hrc_grid(shared_hst):
     return grid, cases
 
 
-@pytest.mark.parametrize("kernel", ["turbo", "point", "gaussian"])
-def test_grid_matches_drizzlepac_reference_grids(kernels_on, backend, hrc_grid, centroid_offsets, kernel):
+def _drizzled_grid(kernels_on, hrc_grid, kernel):
+    """The grid image, the kernel's reference grid, pixel map and ratio, and drizrun's SCI and WHT of the grid."""
     if kernels_on.drizzle_backend(kernel) == "python":
         pytest.skip("full 1024 x 1024 exposure: compiled backend only")
     grid, cases = hrc_grid
     ref, pixmap, ratio = cases[kernel]
     img, wht, _, _ = _run(kernels_on, grid, pixmap, ref.shape, kernel, pixel_scale_ratio=ratio,
                           iscale=ratio**2)
+    return grid, ref, pixmap, ratio, img, wht
+
+
+@pytest.mark.parametrize("kernel", ["turbo", "point", "gaussian"])
+def test_grid_matches_drizzlepac_reference_grids(kernels_on, backend, hrc_grid, centroid_offsets, kernel):
+    grid, ref, pixmap, ratio, img, wht = _drizzled_grid(kernels_on, hrc_grid, kernel)
     distance = np.hypot(*centroid_offsets(img, ref, 4).T)
     assert len(distance) > 200
     # The bounds of the reference's own tests, in output pixels.
@@ -263,12 +266,7 @@ def test_grid_references_of_square_and_lanczos_differ_from_drizzle_3_alike(kerne
     Measured: square 0.0545-0.0576 pixel along y (< 1e-5 along x) from both; lanczos3 0.010 pixel in the
     median from both, drizrun and drizzle 3.0 within 0.0025 pixel of each other (their window tables differ).
     """
-    if kernels_on.drizzle_backend(kernel) == "python":
-        pytest.skip("full 1024 x 1024 exposure: compiled backend only")
-    grid, cases = hrc_grid
-    ref, pixmap, ratio = cases[kernel]
-    img, _, _, _ = _run(kernels_on, grid, pixmap, ref.shape, kernel, pixel_scale_ratio=ratio,
-                        iscale=ratio**2)
+    grid, ref, pixmap, ratio, img, _ = _drizzled_grid(kernels_on, hrc_grid, kernel)
     theirs = _reference(grid, pixmap, ref.shape, kernel, scale=ratio, iscale=ratio**2).out_img
     mine_vs_ref = centroid_offsets(img, ref, 4)
     theirs_vs_ref = centroid_offsets(theirs, ref, 4)
