@@ -172,9 +172,14 @@ class DirectFile(io.RawIOBase):
                 raise
             self._fd = os.open(self.name, flags, 0o666)
             self._direct = False
-        self._stage = self._staging_buffer()
         self._filled = 0
         self._position = 0
+        try:
+            self._stage = self._staging_buffer()
+        except BaseException:
+            os.close(self._fd)
+            io.RawIOBase.close(self)  # closed: nothing left for close() to write
+            raise
 
     @classmethod
     def _staging_buffer(cls) -> memoryview:

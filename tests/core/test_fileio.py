@@ -86,3 +86,17 @@ def test_two_open_direct_files_do_not_share_their_buffer(tmp_path):
         b.write(b_bytes)
     assert (tmp_path / "a").read_bytes() == a_bytes
     assert (tmp_path / "b").read_bytes() == b_bytes
+
+
+def test_a_writer_that_cannot_get_its_buffer_closes_its_file(tmp_path, monkeypatch):
+    def no_memory(cls):
+        raise MemoryError("no staging buffer")
+
+    monkeypatch.setattr(DirectFile, "_staging_buffer", classmethod(no_memory))
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda *args: opened.append(real_open(*args)) or opened[-1])
+    with pytest.raises(MemoryError):
+        DirectFile(tmp_path / "p.bin")
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(opened[0])
