@@ -29,7 +29,19 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-__all__ = ["BACKEND", "abs_deriv", "available_backends", "kernel_backend", "kernel_module", "native_array"]
+__all__ = [
+    "BACKEND",
+    "CR_FIRST",
+    "CR_LOW",
+    "CR_SECOND",
+    "CR_SEED",
+    "abs_deriv",
+    "available_backends",
+    "cr_tests",
+    "kernel_backend",
+    "kernel_module",
+    "native_array",
+]
 
 #: Every kernel module: the ``_*.py`` sources beside this file (meson.build
 #: refuses to configure when one of them is missing from its compile list).
@@ -247,6 +259,74 @@ def abs_deriv(image: ArrayLike) -> NDArray[np.float32]:
     data = _image_2d(image, "abs_deriv")
     with np.errstate(invalid="ignore"):  # inf - inf in the Python backend
         return _MODULES["_deriv"].abs_deriv(data)
+
+
+#: Bits of :func:`cr_tests`: the first threshold, the second threshold, and
+#: the seed and low thresholds of the growth to edge neighbours.
+CR_FIRST, CR_SECOND, CR_SEED, CR_LOW = 1, 2, 4, 8
+
+
+def cr_tests(
+    data: ArrayLike,
+    model: ArrayLike,
+    deriv: ArrayLike,
+    noise: ArrayLike,
+    *,
+    offset: float,
+    snr: tuple[float, float],
+    scale: tuple[float, float],
+    seed: float,
+    low: float,
+) -> NDArray[np.uint8]:
+    """The per-pixel threshold tests of the cosmic-ray detection, one byte per pixel.
+
+    With ``e = data - (model + offset * noise)``, in float32 arithmetic:
+
+    * :data:`CR_FIRST` when ``|e| > scale[0] * deriv + snr[0] * noise``;
+    * :data:`CR_SECOND` when ``|e| > scale[1] * deriv + snr[1] * noise``;
+    * :data:`CR_SEED` when ``e > seed * noise``;
+    * :data:`CR_LOW` when ``e > low * noise``;
+
+    and 0 wherever ``|e|``, ``deriv`` or ``noise`` is not finite.
+
+    Parameters
+    ----------
+    data, model, deriv, noise : array_like, shape (ny, nx)
+        The chip, its blotted median, the median's derivative image and the
+        noise, in electrons; any real dtype, byte order and layout (converted
+        to native C-contiguous ``float32`` where needed).
+    offset : float
+        Noise units added to ``model`` (the median's bias correction).
+    snr, scale : tuple of float
+        The first and second thresholds.
+    seed, low : float
+        Thresholds of the growth to edge neighbours, in units of the noise
+        (``inf`` never sets the bit).
+
+    Returns
+    -------
+    ndarray of uint8, shape (ny, nx)
+
+    Raises
+    ------
+    ValueError
+        If the four images are not 2-D of one shape.
+    TypeError
+        If an image is not real numeric.
+
+    Notes
+    -----
+    One pass over the images with no temporaries. The bits equal those of
+    the same comparisons written with float32 NumPy arrays; the compiled and
+    the Python backend give identical results.
+    """
+    images = [_image_2d(a, "cr_tests") for a in (data, model, deriv, noise)]
+    if len({a.shape for a in images}) != 1:
+        raise ValueError(f"cr_tests expects images of one shape; got {', '.join(str(a.shape) for a in images)}")
+    f32 = np.float32
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf give 0 bits in the Python backend
+        return _MODULES["_deriv"].cr_tests(*images, f32(offset), f32(snr[0]), f32(snr[1]), f32(scale[0]),
+                                           f32(scale[1]), f32(seed), f32(low))
 
 
 # -- drizzle and blot ------------------------------------------------------------------

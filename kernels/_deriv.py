@@ -1,12 +1,15 @@
-"""Derivative image for cosmic-ray detection.
+"""Derivative image and threshold tests for cosmic-ray detection.
 
 Dtype contract
 --------------
-The exported function takes a 2-D ``float32`` array in native byte order and
-returns a new C-contiguous ``float32`` array of the same shape. Nothing else is
-accepted by the compiled module, and a big-endian array would be misread
-without an error, so callers go through :func:`drizrun.kernels.abs_deriv`,
-which converts any input first.
+``abs_deriv`` takes a 2-D ``float32`` array in native byte order and returns a
+new C-contiguous ``float32`` array of the same shape. ``cr_tests`` takes four
+2-D C-contiguous ``float32`` arrays of one shape in native byte order and seven
+``float32`` scalars, and returns a new ``uint8`` array of that shape. Nothing
+else is accepted by the compiled module, and a big-endian array would be
+misread without an error, so callers go through
+:func:`drizrun.kernels.abs_deriv` and :func:`drizrun.kernels.cr_tests`, which
+convert any input first.
 
 This file is both the Pythran source of the compiled extension and, unchanged,
 the pure-Python implementation used when the extension is not built.
@@ -96,4 +99,53 @@ def abs_deriv(image):
     if nx > 1:
         for i in range(1, ny - 1):
             out[i, nx - 1] = _edge_pixel(image, i, nx - 1)
+    return out
+
+
+#pythran export cr_tests(float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32, float32, float32, float32, float32, float32, float32)  # noqa: E501
+def cr_tests(data, model, deriv, noise, offset, snr0, snr1, scale0, scale1, seed, low):
+    """The four per-pixel threshold tests of the cosmic-ray detection, as bits.
+
+    Parameters
+    ----------
+    data, model, deriv, noise : ndarray of float32, shape (ny, nx)
+        The chip ``D``, its blotted median ``B``, the derivative image of
+        ``B`` and the noise ``sigma``, all in electrons, C-contiguous and in
+        native byte order.
+    offset : float32
+        The reference is ``B + offset * sigma``.
+    snr0, snr1, scale0, scale1 : float32
+        The first and second thresholds.
+    seed, low : float32
+        The thresholds of the growth to edge neighbours, in sigma.
+
+    Returns
+    -------
+    ndarray of uint8, shape (ny, nx)
+        With ``e = D - (B + offset * sigma)``, for pixels where ``|e|``,
+        ``deriv`` and ``sigma`` are finite: bit 1 when
+        ``|e| > scale0 * deriv + snr0 * sigma``, bit 2 when
+        ``|e| > scale1 * deriv + snr1 * sigma``, bit 4 when
+        ``e > seed * sigma``, bit 8 when ``e > low * sigma``; 0 elsewhere.
+
+    Notes
+    -----
+    Every product and sum is rounded to float32 in the order written, as the
+    same expressions on float32 NumPy arrays are, so the bits equal those of
+    the NumPy formulation. A comparison with NaN is false and an infinity is
+    not below ``inf``, which gives the finiteness test without a branch.
+    """
+    ny, nx = data.shape
+    out = np.empty((ny, nx), dtype=np.uint8)
+    inf = np.float32(np.inf)
+    for i in range(ny):
+        for j in range(nx):
+            s = noise[i, j]
+            g = deriv[i, j]
+            excess = data[i, j] - (model[i, j] + offset * s)
+            size = abs(excess)
+            usable = (size < inf) & (abs(g) < inf) & (abs(s) < inf)
+            bits = ((size > scale0 * g + snr0 * s) * 1 + (size > scale1 * g + snr1 * s) * 2
+                    + (excess > seed * s) * 4 + (excess > low * s) * 8)
+            out[i, j] = usable * bits
     return out

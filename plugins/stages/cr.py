@@ -52,6 +52,7 @@ from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .chipdata import chip_key, dq_good
+from .combine import weight_thresholds
 from .crcoverage import FrameCoverage, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
@@ -141,28 +142,27 @@ class CrStage:
                 raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
             to_e = np.float32(chip.to_electrons)
             with np.errstate(invalid="ignore"):  # non-finite pixels are never flagged
-                data = np.asarray(chip.sci(), dtype=np.float32) * to_e
-            model = load_image(ctx, blotted[key]).astype(np.float32) * to_e
+                data = np.multiply(chip.sci(), to_e, dtype=np.float32)
+                model = np.multiply(load_image(ctx, blotted[key]), to_e, dtype=np.float32)
             if params.noise == "err":
                 err = chip.err()
                 if err is None:
                     raise ProcessingError(f"cr.noise = 'err' but {chip.path.name} has no ERR extension "
                                           f"for chip {chip.extver}; use cr.noise = 'poisson'")
-                noise = np.asarray(err, dtype=np.float32) * to_e
+                noise = np.multiply(err, to_e, dtype=np.float32)
             else:
                 noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
-            reference = model
-            if params.median_offset:
-                reference = model + np.float32(median_offset(data, model, noise)) * noise
+            # the chip is compared with model + offset * noise (the median's bias corrected)
+            offset = np.float32(median_offset(data, model, noise)) if params.median_offset else None
             dq = chip.dq()
             clean_dq = dq_good(dq, 0)
             found = cosmic_ray_mask(
-                data, reference, deriv(model), noise, snr=params.snr, scale=params.scale,
-                support=clean_dq, neighbour_snr=params.neighbour_snr,
+                data, model, deriv(model), noise, snr=params.snr, scale=params.scale,
+                support=clean_dq, neighbour_snr=params.neighbour_snr, offset=0.0 if offset is None else offset,
             )
             if params.single_coverage > 0:
                 covered = None if coverage is None else coverage(exposure, chip)
-                found |= _single_image(data, reference, noise, chip, covered, clean_dq, params)
+                found |= _single_image(data, model, noise, offset, chip, covered, clean_dq, params)
             found = grow_mask(found, grow=params.grow, ctegrow=params.ctegrow, cte_direction=chip.cte_direction)
             usable = dq_good(dq, final_bits)
             if usable is not None:
@@ -195,10 +195,16 @@ class CrStage:
                            products=written_files(masks), metrics={"cr_pixels": total})
 
 
-def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, chip: Any, coverage: Any,
-                  clean_dq: np.ndarray | None, params: CrParams) -> np.ndarray:
-    """Cosmic rays found by the single-image test where the median cannot protect the chip."""
+def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, offset: np.float32 | None, chip: Any,
+                  coverage: Any, clean_dq: np.ndarray | None, params: CrParams) -> np.ndarray:
+    """Cosmic rays found by the single-image test where the median cannot protect the chip.
+
+    The median the chip is compared with is ``model + offset * noise`` (``model`` when
+    ``offset`` is ``None``); it is only formed at the pixels the test flags.
+    """
     no_median = ~np.isfinite(model)
+    if offset is not None:
+        no_median |= ~np.isfinite(noise)
     unprotected = no_median.copy()
     if coverage is not None:
         unprotected |= coverage < params.single_coverage
@@ -210,9 +216,11 @@ def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, chip: 
     )
     if coverage is not None:
         # where another exposure contributes to the median, a cosmic ray also stands above it
+        where = np.nonzero(found & (coverage >= 1) & ~no_median)
+        sigma = noise[where]
+        median = model[where] if offset is None else model[where] + offset * sigma
         with np.errstate(invalid="ignore"):
-            above = (data - model) > params.single_median_snr * noise
-        found &= (coverage < 1) | no_median | above
+            found[where] = (data[where] - median) > params.single_median_snr * sigma
     return found
 
 
@@ -225,8 +233,11 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
     entries = single["images"]
-    counts = FrameCoverage.from_usable(usable_weight(load_image(ctx, entry["wht"]), maskpt)
-                                       for entry in entries.values())
+    # the median's weight threshold of each single drizzle, computed once
+    thresholds = dict(zip(entries, weight_thresholds([load_image(ctx, e["wht"]) for e in entries.values()], maskpt),
+                          strict=True))
+    counts = FrameCoverage.from_usable(usable_weight(load_image(ctx, entry["wht"]), maskpt, threshold=thresholds[root])
+                                       for root, entry in entries.items())
 
     last: dict[str, Any] = {}  # the usable pixels of the exposure whose chips come now (one at a time)
     lock = threading.Lock()
@@ -236,7 +247,8 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
             if rootname not in last:
                 last.clear()
                 entry = entries.get(rootname)
-                last[rootname] = usable_weight(load_image(ctx, entry["wht"]), maskpt) if entry is not None else None
+                last[rootname] = None if entry is None else usable_weight(
+                    load_image(ctx, entry["wht"]), maskpt, threshold=thresholds[rootname])
             return last[rootname]
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:

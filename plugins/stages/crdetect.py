@@ -46,7 +46,21 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
-__all__ = ["NOISE_MODELS", "cosmic_ray_mask", "edge_dilation", "grow_mask", "median_offset", "poisson_noise"]
+from drizrun.kernels import CR_FIRST as FIRST
+from drizrun.kernels import CR_LOW as LOW
+from drizrun.kernels import CR_SECOND as SECOND
+from drizrun.kernels import CR_SEED as SEED
+from drizrun.kernels import cr_tests
+
+__all__ = [
+    "NOISE_MODELS",
+    "box_dilation",
+    "cosmic_ray_mask",
+    "edge_dilation",
+    "grow_mask",
+    "median_offset",
+    "poisson_noise",
+]
 
 #: Noise models :func:`cosmic_ray_mask` accepts.
 NOISE_MODELS = ("poisson", "err")
@@ -69,8 +83,13 @@ def poisson_noise(blotted: ArrayLike, *, gain: float, read_noise: float) -> NDAr
     -------
     ndarray of float32
     """
-    b = np.asarray(blotted, dtype=np.float32)
-    return (np.sqrt(gain * np.abs(b) + read_noise**2) / gain).astype(np.float32)
+    sigma = np.abs(np.asarray(blotted), dtype=np.float32)
+    # in place, with the float32 rounding of sqrt(gain * |b| + RN**2) / gain
+    sigma *= np.float32(gain)
+    sigma += np.float32(read_noise**2)
+    np.sqrt(sigma, out=sigma)
+    sigma /= np.float32(gain)
+    return sigma
 
 
 def median_offset(data: ArrayLike, blotted: ArrayLike, noise: ArrayLike, *, step: int = 4) -> float:
@@ -118,6 +137,7 @@ def cosmic_ray_mask(
     cte_direction: int = 0,
     support: ArrayLike | None = None,
     neighbour_snr: tuple[float, float] | None = None,
+    offset: float = 0.0,
 ) -> NDArray[np.bool_]:
     """Return the cosmic-ray mask of one chip (``True`` = cosmic ray).
 
@@ -143,43 +163,65 @@ def cosmic_ray_mask(
         Pixels that may confirm their neighbours (default: all).
     neighbour_snr : tuple of float, optional
         ``(seed, low)`` of the growth to edge neighbours (unset: none).
+    offset : float
+        The chip is compared with ``blotted + offset * noise`` (the
+        correction of :func:`median_offset`; 0: with ``blotted`` itself).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Notes
+    -----
+    The per-pixel tests run in one pass of a compiled kernel
+    (:func:`drizrun.kernels.cr_tests`), which writes one byte per pixel
+    instead of a float array per term of the thresholds.
+    """
+    shapes = [np.shape(a) for a in (data, blotted, deriv, noise)]
+    if len(set(shapes)) != 1 or len(shapes[0]) != 2:
+        raise ValueError(f"data, blotted, deriv and noise must be 2-D of one shape, got {', '.join(map(str, shapes))}")
+    supporting = None
+    if support is not None:
+        supporting = np.asarray(support, dtype=bool)
+        if supporting.shape != shapes[0]:
+            raise ValueError(f"support has shape {supporting.shape}, data {shapes[0]}")
+    seed, low = (np.inf, np.inf) if neighbour_snr is None else neighbour_snr
+    tests = cr_tests(data, blotted, deriv, noise, offset=offset, snr=snr, scale=scale, seed=seed, low=low)
+    first = (tests & FIRST) != 0
+    confirming = first if supporting is None else first & supporting
+    near_first = box_dilation(confirming)
+    mask = ((tests & SECOND) != 0) & (near_first | first)
+    if neighbour_snr is not None:
+        seeds = mask & ((tests & SEED) != 0)
+        if supporting is not None:
+            seeds &= supporting
+        mask |= edge_dilation(seeds) & ((tests & LOW) != 0)
+    return grow_mask(mask, grow=grow, ctegrow=ctegrow, cte_direction=cte_direction)
+
+
+def box_dilation(mask: ArrayLike) -> NDArray[np.bool_]:
+    """Flagged pixels and their eight neighbours (a binary dilation by a 3x3 box; outside: unflagged).
+
+    The same as ``scipy.ndimage.maximum_filter(mask, size=3, mode="constant")``
+    on booleans, as two passes of shifted ORs.
+
+    Parameters
+    ----------
+    mask : array_like of bool, (ny, nx)
+        Not modified.
 
     Returns
     -------
     ndarray of bool
     """
-    d = np.asarray(data, dtype=np.float32)
-    b = np.asarray(blotted, dtype=np.float32)
-    g = np.asarray(deriv, dtype=np.float32)
-    sigma = np.asarray(noise, dtype=np.float32)
-    if not (d.shape == b.shape == g.shape == sigma.shape) or d.ndim != 2:
-        raise ValueError(
-            f"data, blotted, deriv and noise must be 2-D of one shape, got "
-            f"{d.shape}, {b.shape}, {g.shape}, {sigma.shape}"
-        )
-    supporting = None
-    if support is not None:
-        supporting = np.asarray(support, dtype=bool)
-        if supporting.shape != d.shape:
-            raise ValueError(f"support has shape {supporting.shape}, data {d.shape}")
-    with np.errstate(invalid="ignore"):
-        excess = d - b
-        difference = np.abs(excess)
-        usable = np.isfinite(difference) & np.isfinite(g) & np.isfinite(sigma)
-        first = usable & (difference > scale[0] * g + snr[0] * sigma)
-        second = usable & (difference > scale[1] * g + snr[1] * sigma)
-    confirming = first if supporting is None else first & supporting
-    near_first = ndimage.maximum_filter(confirming, size=3, mode="constant", cval=False)
-    mask = second & (near_first | first)
-    if neighbour_snr is not None:
-        seed, low = neighbour_snr
-        with np.errstate(invalid="ignore"):
-            seeds = mask & usable & (excess > seed * sigma)
-            above = usable & (excess > low * sigma)
-        if supporting is not None:
-            seeds &= supporting
-        mask |= edge_dilation(seeds) & above
-    return grow_mask(mask, grow=grow, ctegrow=ctegrow, cte_direction=cte_direction)
+    m = np.asarray(mask, dtype=bool)
+    rows = m.copy()
+    rows[1:] |= m[:-1]
+    rows[:-1] |= m[1:]
+    out = rows.copy()
+    out[:, 1:] |= rows[:, :-1]
+    out[:, :-1] |= rows[:, 1:]
+    return out
 
 
 def edge_dilation(mask: ArrayLike) -> NDArray[np.bool_]:

@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
-from .crdetect import edge_dilation
+from .crdetect import box_dilation, edge_dilation
 
 __all__ = ["fine_structure_at", "sharpness", "single_image_mask", "single_image_mask_where"]
 
@@ -133,7 +133,7 @@ def single_image_mask(
         if skip.shape != d.shape:
             raise ValueError(f"ignore has shape {skip.shape}, data {d.shape}")
         bad |= skip
-        beside_defect = ndimage.maximum_filter(skip, size=3, mode="constant", cval=False)
+        beside_defect = box_dilation(skip)
     level = np.float32(np.median(d[~bad])) if (~bad).any() else np.float32(0.0)
     smooth = _local_median(np.where(bad, level, d), 5)
     if bad.any():

@@ -175,3 +175,41 @@ def test_default_growth_recovers_shared_charge_that_noise_pushes_below_the_secon
     assert clean < 0.25  # the clean neighbour on the other side: noise above the low threshold
     assert recovered(None)[0] < 0.8
     assert recovered((20.0, 2.5))[0] < shared - 0.08
+
+
+def test_offset_compares_with_the_median_plus_offset_times_the_noise():
+    truth, data, rng = _chip(seed=12)
+    _inject(data, rng)
+    noise = poisson_noise(truth, gain=1.0, read_noise=4.0)
+    offset = np.float32(0.4)
+    shifted = (truth.astype(np.float32) + offset * noise).astype(np.float32)
+    with_offset = cosmic_ray_mask(data, truth, abs_deriv(truth), noise, offset=offset, neighbour_snr=(20.0, 2.5))
+    explicit = cosmic_ray_mask(data, shifted, abs_deriv(truth), noise, neighbour_snr=(20.0, 2.5))
+    np.testing.assert_array_equal(with_offset, explicit)
+    plain = cosmic_ray_mask(data, truth, abs_deriv(truth), noise, neighbour_snr=(20.0, 2.5))
+    lowered = cosmic_ray_mask(data, truth, abs_deriv(truth), noise, offset=-1.5, neighbour_snr=(20.0, 2.5))
+    assert lowered.sum() > plain.sum()  # a median 1.5 sigma lower lets noise through
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (31, 17)])
+def test_box_dilation_is_a_3x3_maximum_filter(shape):
+    from scipy import ndimage
+
+    from drizrun.plugins.stages.crdetect import box_dilation
+
+    mask = np.random.default_rng(sum(shape)).random(shape) < 0.1
+    mask.flat[0] = mask.flat[-1] = True  # corners reach outside the image
+    expected = ndimage.maximum_filter(mask, size=3, mode="constant", cval=False)
+    np.testing.assert_array_equal(box_dilation(mask), expected)
+    assert mask.sum() < box_dilation(mask).sum() or mask.all()
+
+
+@pytest.mark.parametrize("gain", [1.0, 2.3])
+def test_poisson_noise_is_the_float32_formula(gain):
+    blotted = np.random.default_rng(4).normal(100.0, 80.0, (50, 40)).astype(">f4")
+    b = blotted.astype(np.float32)
+    expected = (np.sqrt(gain * np.abs(b) + 4.5**2) / gain).astype(np.float32)
+    result = poisson_noise(blotted, gain=gain, read_noise=4.5)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(blotted, b)  # input untouched
