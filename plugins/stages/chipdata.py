@@ -30,6 +30,7 @@ __all__ = [
     "dq_good",
     "good_pixels",
     "rate_factor",
+    "rate_image",
     "static_for",
     "valid_bits",
 ]
@@ -142,6 +143,32 @@ def rate_factor(chip: Any) -> float:
             f"{chip.path}[SCI,{chip.extver}]: exposure time {chip.exptime!r} s; cannot convert to electrons/s"
         )
     return float(chip.to_electrons) / float(chip.exptime)
+
+
+def rate_image(sci: NDArray[Any], subtracted: float, factor: float) -> NDArray[np.float32]:
+    """A chip's sky-subtracted data in electrons/s, as a new float32 array.
+
+    Parameters
+    ----------
+    sci : ndarray
+        The chip's science array as stored (any real dtype and byte order);
+        not modified.
+    subtracted : float
+        Sky to subtract, in the data's units.
+    factor : float
+        :func:`rate_factor` of the chip.
+
+    Returns
+    -------
+    ndarray of float32
+        ``(sci - subtracted) * factor`` in float32 arithmetic, computed in the
+        one array it returns.
+    """
+    rate = np.array(sci, dtype=np.float32, copy=True)
+    with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked by the callers
+        rate -= np.float32(subtracted)
+        rate *= np.float32(factor)
+    return rate
 
 
 def static_for(static_masks: Mapping[str, Any] | None, chip: Any) -> NDArray[Any] | None:

@@ -32,7 +32,16 @@ from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .buffers import BufferPool
-from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
+from .chipdata import (
+    artifact_or_none,
+    chip_key,
+    chip_sky,
+    good_pixels,
+    rate_factor,
+    rate_image,
+    static_for,
+    valid_bits,
+)
 from .cr import flagged
 from .dropzones import DropZone, disjoint_waves, drop_zone, sample_grid
 from .images import load_image
@@ -123,15 +132,16 @@ class FinalStage:
             sci = np.asarray(chip.sci(), dtype=np.float32)
             cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
             good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
-            with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked below
-                rate = (sci - np.float32(subtracted)) * np.float32(factor)
             variance = _variance(chip, sci, factor, computed)
+            rate = rate_image(sci, subtracted, factor)
             del sci
             weights = _weights(params, chip, variance, factor, computed)
-            weights[~good] = 0.0
-            rate[~good] = 0.0
-            variance[~good] = 0.0
+            bad = ~good
             del good
+            weights[bad] = 0.0
+            rate[bad] = 0.0
+            variance[bad] = 0.0
+            del bad
             record = ChipRecord(
                 data=f"{exposure.path.name}[SCI,{chip.extver}]", exptime=float(chip.exptime),
                 kernel=params.kernel, pixfrac=float(params.pixfrac), scale=float(frame.pixel_scale),
@@ -194,7 +204,8 @@ def _variance(chip: Any, sci: np.ndarray, factor: float, sky: float) -> np.ndarr
     """Variance of the chip's data in (electrons/s)²: its ERR array, else the Poisson model."""
     err = chip.err()
     if err is not None:
-        var = np.square(np.asarray(err, dtype=np.float32) * np.float32(factor))
+        var = np.multiply(err, np.float32(factor), dtype=np.float32)
+        np.square(var, out=var)
     else:
         to_e = np.float32(chip.to_electrons)
         electrons = np.maximum(sci * to_e, 0.0)

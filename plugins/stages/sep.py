@@ -24,7 +24,16 @@ from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .buffers import BufferPool
-from .chipdata import artifact_or_none, chip_key, chip_sky, good_pixels, rate_factor, static_for, valid_bits
+from .chipdata import (
+    artifact_or_none,
+    chip_key,
+    chip_sky,
+    good_pixels,
+    rate_factor,
+    rate_image,
+    static_for,
+    valid_bits,
+)
 from .images import keep_image, written_files
 from .resample import DrizzleOutputs, drizzle_chip, frame_for, warn_if_not_conserving
 
@@ -78,10 +87,9 @@ class SepStage:
                 _, subtracted = chip_sky(sky, key)
                 sci = chip.sci()
                 good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip))
-                with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked below
-                    rate = (np.asarray(sci, dtype=np.float32) - np.float32(subtracted)) * np.float32(factor)
+                rate = rate_image(sci, subtracted, factor)
                 rate[~good] = 0.0
-                weights = good.astype(np.float32) * np.float32(exposure.exptime)
+                weights = np.multiply(good, np.float32(exposure.exptime), dtype=np.float32)
                 missed += drizzle_chip(ctx, chip, frame, rate, weights, outputs,
                                        kernel=params.kernel, pixfrac=params.pixfrac, buffers=pixmaps)
                 sky_e.append(subtracted * chip.to_electrons)
