@@ -26,7 +26,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import param
 from drizrun.core.stage import StageResult
 
-from .buffers import BufferPool
+from .buffers import run_pool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
 from .images import keep_image, load_image, written_files
 from .resample import frame_from_record, lent_pixmap
@@ -64,18 +64,26 @@ class BlotStage:
             return StageResult(status="skipped", message="no median image (the median stage made none)")
         median_artifact = ctx.artifacts.get("median")
         frame = frame_from_record(median_artifact["frame"])
-        # native byte order once, not in every chip's kernel call
-        median = np.ascontiguousarray(load_image(ctx, median_artifact["image"]), dtype=np.float32)
+        stored = load_image(ctx, median_artifact["image"])
         sky = artifact_or_none(ctx, "sky")
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
-        pixmaps = BufferPool(keep=ctx.config.num_cores)  # one map per worker, reused chip after chip
+        pool = run_pool(ctx)  # pixel maps reused chip after chip (and from sep)
+        # native byte order once, not in every chip's kernel call
+        with pool.borrow(np.shape(stored), np.float32) as median:
+            np.copyto(median, stored, casting="same_kind")
+            del stored
+            return self._blot_all(ctx, params, spec, frame, median, sky, chips, pool, log)
+
+    def _blot_all(self, ctx: Any, params: BlotParams, spec: Any, frame: Any, median: np.ndarray, sky: Any,
+                  chips: list[tuple[Any, Any]], pool: Any, log: Any) -> StageResult:
+        """Blot ``median`` (native float32) onto every chip."""
 
         def blot_chip(item: tuple[Any, Any]) -> tuple[str, Any]:
             exposure, chip = item
             key = chip_key(exposure, chip)
             ratio = frame.pixel_scale / linear_frame(chip)[0]
             scale = 1.0 / (ratio * ratio * rate_factor(chip))
-            with lent_pixmap(chip, frame, pixmaps) as pixmap:
+            with lent_pixmap(chip, frame, pool) as pixmap:
                 image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
             _, subtracted = chip_sky(sky, key)
             image += np.float32(subtracted if params.addsky else params.skyval)

@@ -9,11 +9,15 @@ has to supply it again too. On the 2-core machine of the benchmarks a chip's
 map took 0.05 s of CPU to compute and 0.3-1.5 s to place in memory freed a
 few seconds earlier (``benchmarks/memory_cost.py`` measures this).
 
-A :class:`BufferPool` made by the stage takes the arrays back when a chip
-is done and lends them again, so the stage faults in memory for as many maps
-as it holds at once (one per worker), not for every chip. It holds at most
-``keep`` arrays and goes with the stage, so the stages in between (median,
-cr) do not carry idle maps on top of their own peak.
+A :class:`BufferPool` takes the arrays back when a chip is done and lends
+them again, so memory is faulted in for as many arrays as are in use at once
+(one set per worker), not for every chip. Memory the process frees and
+allocates again between stages costs as much as new memory (the host takes it
+back within seconds), so the drizzle stages share one pool for the whole run,
+:func:`run_pool`: the frames, chip-sized arrays and pixel maps ``sep`` used are
+lent again to ``blot``, ``cr`` and ``final``. Idle arrays are bounded by
+:data:`RUN_POOL_IDLE_BYTES`; only arrays whose use ends within the stage are
+borrowed (never an image kept in memory with ``--in-memory``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-__all__ = ["BufferPool"]
+__all__ = ["RUN_POOL_IDLE_BYTES", "BufferPool", "run_pool"]
+
+#: Most bytes of idle arrays the run-wide pool holds between uses (an ACS/WFC
+#: visit's stages use about 0.8 GB of frames, chip arrays and pixel maps).
+RUN_POOL_IDLE_BYTES = 768 << 20
 
 class BufferPool:
     """Arrays given back after use and lent again for the same shape and type.
@@ -36,6 +44,8 @@ class BufferPool:
     keep : int
         Most arrays held while unused (at least the number of workers that
         borrow one at a time).
+    keep_bytes : int, optional
+        Most bytes held in unused arrays (default: no bound but ``keep``).
 
     Notes
     -----
@@ -43,8 +53,9 @@ class BufferPool:
     content when lent is whatever its last borrower left in it.
     """
 
-    def __init__(self, keep: int = 2) -> None:
+    def __init__(self, keep: int = 2, keep_bytes: int | None = None) -> None:
         self.keep = max(int(keep), 0)
+        self.keep_bytes = None if keep_bytes is None else max(int(keep_bytes), 0)
         self.allocated = 0  #: arrays made new (the others were reused)
         self._free: list[NDArray[Any]] = []
         self._lock = threading.Lock()
@@ -73,7 +84,8 @@ class BufferPool:
             yield array
         finally:
             with self._lock:
-                if len(self._free) < self.keep:
+                held = sum(a.nbytes for a in self._free)
+                if len(self._free) < self.keep and (self.keep_bytes is None or held + array.nbytes <= self.keep_bytes):
                     self._free.append(array)
 
     def clear(self) -> None:
@@ -81,3 +93,24 @@ class BufferPool:
         with self._lock:
             self._free.clear()
 
+
+
+def run_pool(ctx: Any) -> BufferPool:
+    """The pool of work arrays shared by the stages of one run (kept in ``ctx.stash``).
+
+    Parameters
+    ----------
+    ctx : RunContext
+        The run.
+
+    Returns
+    -------
+    BufferPool
+        Holding at most :data:`RUN_POOL_IDLE_BYTES` of idle arrays; it goes
+        with the run context.
+    """
+    key = ("drizrun.plugins.stages.buffers", "run_pool")
+    pool = ctx.stash.get(key)
+    if pool is None:
+        pool = ctx.stash.setdefault(key, BufferPool(keep=64, keep_bytes=RUN_POOL_IDLE_BYTES))
+    return pool

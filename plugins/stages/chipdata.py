@@ -145,7 +145,9 @@ def rate_factor(chip: Any) -> float:
     return float(chip.to_electrons) / float(chip.exptime)
 
 
-def rate_image(sci: NDArray[Any], subtracted: float, factor: float) -> NDArray[np.float32]:
+def rate_image(
+    sci: NDArray[Any], subtracted: float, factor: float, *, out: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
     """A chip's sky-subtracted data in electrons/s, as a new float32 array.
 
     Parameters
@@ -157,14 +159,23 @@ def rate_image(sci: NDArray[Any], subtracted: float, factor: float) -> NDArray[n
         Sky to subtract, in the data's units.
     factor : float
         :func:`rate_factor` of the chip.
+    out : ndarray of float32, optional
+        Native float32 array of ``sci``'s shape to write into (a new array by
+        default).
 
     Returns
     -------
     ndarray of float32
         ``(sci - subtracted) * factor`` in float32 arithmetic, computed in the
-        one array it returns.
+        one array it returns (``out`` when given).
     """
-    rate = np.array(sci, dtype=np.float32, copy=True)
+    if out is None:
+        rate = np.array(sci, dtype=np.float32, copy=True)
+    else:
+        if out.shape != np.shape(sci) or out.dtype != np.dtype(np.float32):
+            raise ValueError(f"out must be native float32 of shape {np.shape(sci)}, got {out.dtype} {out.shape}")
+        rate = out
+        np.copyto(rate, sci, casting="same_kind")
     with np.errstate(invalid="ignore"):  # NaN bytes in damaged data are masked by the callers
         rate -= np.float32(subtracted)
         rate *= np.float32(factor)

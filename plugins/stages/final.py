@@ -18,6 +18,7 @@ drizzled with the squared weights into the ERR extension.
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from typing import Any
 
 import attrs
@@ -31,7 +32,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
-from .buffers import BufferPool
+from .buffers import run_pool
 from .chipdata import (
     artifact_or_none,
     chip_key,
@@ -105,12 +106,20 @@ class FinalStage:
         sky = artifact_or_none(ctx, "sky")
         crmasks = artifact_or_none(ctx, "crmask")
         n_chips = sum(len(e.chips) for e in exposures)
-        outputs = DrizzleOutputs.zeros(frame.shape, n_context=n_chips if params.context else 0,
-                                       variance=params.err)
+        # pixel maps, chip arrays and output frames reused chip after chip (and from the earlier stages)
+        pool = run_pool(ctx)
+        with ExitStack() as lent:
+            outputs = DrizzleOutputs.lent(pool, lent, frame.shape, n_context=n_chips if params.context else 0,
+                                          variance=params.err)
+            return self._drizzle_and_write(ctx, params, log, frame, static, sky, crmasks, outputs, pool)
+
+    def _drizzle_and_write(self, ctx: Any, params: FinalParams, log: Any, frame: Any, static: Any, sky: Any,
+                           crmasks: Any, outputs: DrizzleOutputs, pool: Any) -> StageResult:
+        """Drizzle every chip into ``outputs`` (zeroed) and write the drz product."""
+        exposures = ctx.exposures
         chips = [(index, exposure, chip) for index, (exposure, chip)
                  in enumerate((e, c) for e in exposures for c in e.chips)]
         num_cores = ctx.config.num_cores
-        pixmaps = BufferPool(keep=num_cores)  # one map per worker, reused chip after chip
         drop_halfwidth = drizzle_kernel(ctx, params.kernel).drop_halfwidth if num_cores > 1 else None
 
         def zone_of(item: tuple[int, Any, Any]) -> DropZone | None:
@@ -129,19 +138,23 @@ class FinalStage:
             key = chip_key(exposure, chip)
             factor = rate_factor(chip)
             computed, subtracted = chip_sky(sky, key)
-            sci = np.asarray(chip.sci(), dtype=np.float32)
-            cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
-            good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
-            variance = _variance(chip, sci, factor, computed)
-            rate = rate_image(sci, subtracted, factor)
-            del sci
-            weights = _weights(params, chip, variance, factor, computed)
-            bad = ~good
-            del good
-            weights[bad] = 0.0
-            rate[bad] = 0.0
-            variance[bad] = 0.0
-            del bad
+            shape = tuple(chip.shape)
+            with pool.borrow(shape, np.float32) as rate, pool.borrow(shape, np.float32) as variance, \
+                    pool.borrow(shape, np.float32) as weights:
+                np.copyto(rate, chip.sci(), casting="same_kind")  # the data as float32, made the rate below
+                cr = flagged(load_image(ctx, crmasks[key])) if crmasks and key in crmasks else None
+                good = good_pixels(rate, chip.dq(), params.bits, static=static_for(static, chip), extra_bad=cr)
+                _variance(chip, rate, factor, out=variance)
+                rate_image(rate, subtracted, factor, out=rate)
+                _weights(params, chip, variance, computed, out=weights)
+                bad = ~good
+                del good
+                weights[bad] = 0.0
+                rate[bad] = 0.0
+                variance[bad] = 0.0
+                del bad
+                drizzle_chip(ctx, chip, frame, rate, weights, outputs, kernel=params.kernel, pixfrac=params.pixfrac,
+                             context_id=index, variance=variance if params.err else None, buffers=pool)
             record = ChipRecord(
                 data=f"{exposure.path.name}[SCI,{chip.extver}]", exptime=float(chip.exptime),
                 kernel=params.kernel, pixfrac=float(params.pixfrac), scale=float(frame.pixel_scale),
@@ -149,8 +162,6 @@ class FinalStage:
                 out_units=params.units, fillval=params.fillval, in_units=chip.units.bunit,
                 sky=computed, sky_subtracted=subtracted,
             )
-            drizzle_chip(ctx, chip, frame, rate, weights, outputs, kernel=params.kernel, pixfrac=params.pixfrac,
-                         context_id=index, variance=variance if params.err else None, buffers=pixmaps)
             return record, int(np.count_nonzero(cr)) if cr is not None else 0
 
         records = []
@@ -176,7 +187,9 @@ class FinalStage:
         total_time = float(sum(e.exptime for e in exposures))
         err = None
         if params.err and outputs.var is not None:
-            err = np.sqrt(np.maximum(outputs.var, 0.0)).astype(np.float32)
+            err = outputs.var  # made the error in place: the variance is not needed after this
+            np.maximum(err, 0.0, out=err)
+            np.sqrt(err, out=err)
             err[outputs.wht == 0] = np.nan
         bunit = "ELECTRONS/S"
         if params.units == "counts":
@@ -200,34 +213,34 @@ class FinalStage:
         )
 
 
-def _variance(chip: Any, sci: np.ndarray, factor: float, sky: float) -> np.ndarray:
-    """Variance of the chip's data in (electrons/s)²: its ERR array, else the Poisson model."""
+def _variance(chip: Any, sci: np.ndarray, factor: float, out: np.ndarray) -> np.ndarray:
+    """Variance of the chip's data in (electrons/s)², into ``out``: its ERR array, else the Poisson model."""
     err = chip.err()
     if err is not None:
-        var = np.multiply(err, np.float32(factor), dtype=np.float32)
-        np.square(var, out=var)
+        np.multiply(err, np.float32(factor), out=out, casting="same_kind")
+        np.square(out, out=out)
     else:
-        to_e = np.float32(chip.to_electrons)
-        electrons = np.maximum(sci * to_e, 0.0)
-        var = (electrons + np.float32(chip.read_noise) ** 2) / np.float32(chip.exptime) ** 2
-    var[~np.isfinite(var)] = 0.0
-    return var.astype(np.float32, copy=False)
+        np.multiply(sci, np.float32(chip.to_electrons), out=out)
+        np.maximum(out, 0.0, out=out)
+        out += np.float32(chip.read_noise) ** 2
+        out /= np.float32(chip.exptime) ** 2
+    out[~np.isfinite(out)] = 0.0
+    return out
 
 
-def _weights(params: FinalParams, chip: Any, variance: np.ndarray, factor: float, sky: float) -> np.ndarray:
-    """Weight of every pixel of a chip before masking."""
+def _weights(params: FinalParams, chip: Any, variance: np.ndarray, sky: float, out: np.ndarray) -> np.ndarray:
+    """Weight of every pixel of a chip before masking, into ``out``."""
     if params.wht_type == "EXP":
-        value = chip.exptime if params.wt_scl == "exptime" else chip.exptime**2
-        return np.full(variance.shape, value, dtype=np.float32)
-    if params.wht_type == "ERR":
-        with np.errstate(divide="ignore"):
-            weights = np.where(variance > 0, 1.0 / variance, 0.0)
-        return weights.astype(np.float32)
-    # IVM: background noise only (sky and read noise), in (electrons/s)^-2
-    sky_e = max(sky * chip.to_electrons, 0.0)
-    background = (sky_e + chip.read_noise**2) / chip.exptime**2
-    value = 1.0 / background if background > 0 else 0.0
-    return np.full(variance.shape, value, dtype=np.float32)
+        out.fill(chip.exptime if params.wt_scl == "exptime" else chip.exptime**2)
+    elif params.wht_type == "ERR":
+        out.fill(0.0)
+        np.divide(1.0, variance, out=out, where=variance > 0)
+    else:
+        # IVM: background noise only (sky and read noise), in (electrons/s)^-2
+        sky_e = max(sky * chip.to_electrons, 0.0)
+        background = (sky_e + chip.read_noise**2) / chip.exptime**2
+        out.fill(1.0 / background if background > 0 else 0.0)
+    return out
 
 
 def config_text(config: Any) -> str:

@@ -23,6 +23,7 @@ from drizrun.core.hookspecs import hookimpl
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
+from .buffers import run_pool
 from .combine import COMBINE_TYPES, combine_images, weight_thresholds
 from .images import keep_image, load_image, written_files
 from .resample import frame_from_record
@@ -75,6 +76,8 @@ class MedianStage:
     def run(self, ctx: Any, params: MedianParams) -> StageResult:
         """Combine the ``single`` images, or skip when they do not overlap."""
         log = ctx.stage_logger(self.name)
+        # the row sections need the memory more than the work arrays sep left for the later stages
+        run_pool(ctx).clear()
         single = ctx.artifacts.get("single")
         frame = frame_from_record(single["frame"])
         entries = list(single["images"].values())

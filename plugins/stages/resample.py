@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import attrs
@@ -103,6 +103,20 @@ class DrizzleOutputs:
             ctx = np.zeros(((n_context - 1) // 32 + 1, *shape), dtype=np.int32)
         var = np.zeros(shape, dtype=np.float32) if variance else None
         return cls(sci=np.zeros(shape, dtype=np.float32), wht=np.zeros(shape, dtype=np.float32), ctx=ctx, var=var)
+
+    @classmethod
+    def lent(cls, pool: BufferPool, stack: ExitStack, shape: tuple[int, int], *, n_context: int = 0,
+             variance: bool = False) -> DrizzleOutputs:
+        """Zeroed outputs as :meth:`zeros` makes them, in arrays borrowed from ``pool`` until ``stack`` closes."""
+
+        def zeroed(array_shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+            array = stack.enter_context(pool.borrow(array_shape, dtype))
+            array.fill(0)
+            return array
+
+        ctx = zeroed(((n_context - 1) // 32 + 1, *shape), np.int32) if n_context > 0 else None
+        var = zeroed(shape, np.float32) if variance else None
+        return cls(sci=zeroed(shape, np.float32), wht=zeroed(shape, np.float32), ctx=ctx, var=var)
 
 
 def drizzle_chip(

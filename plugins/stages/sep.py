@@ -23,7 +23,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
-from .buffers import BufferPool
+from .buffers import run_pool
 from .chipdata import (
     artifact_or_none,
     chip_key,
@@ -75,10 +75,19 @@ class SepStage:
         static = artifact_or_none(ctx, "static_mask") if params.use_static else None
         sky = artifact_or_none(ctx, "sky")
         header = frame.header()
-        pixmaps = BufferPool(keep=ctx.config.num_cores)  # one map per worker, reused chip after chip
+        # pixel maps, chip arrays and frames reused chip after chip, and by the later stages
+        pool = run_pool(ctx)
 
         def drizzle_exposure(exposure: Any) -> tuple[str, dict[str, Any]]:
-            outputs = DrizzleOutputs.zeros(frame.shape)
+            if ctx.config.in_memory:  # the single drizzles stay in memory for the median
+                return drizzle_into(exposure, DrizzleOutputs.zeros(frame.shape))
+            # written to disk at the end: the next exposure reuses the arrays
+            with pool.borrow(frame.shape, np.float32) as sci, pool.borrow(frame.shape, np.float32) as wht:
+                sci.fill(0.0)
+                wht.fill(0.0)
+                return drizzle_into(exposure, DrizzleOutputs(sci=sci, wht=wht))
+
+        def drizzle_into(exposure: Any, outputs: DrizzleOutputs) -> tuple[str, dict[str, Any]]:
             sky_e = []
             missed = 0
             for chip in exposure.chips:
@@ -87,11 +96,14 @@ class SepStage:
                 _, subtracted = chip_sky(sky, key)
                 sci = chip.sci()
                 good = good_pixels(sci, chip.dq(), params.bits, static=static_for(static, chip))
-                rate = rate_image(sci, subtracted, factor)
-                rate[~good] = 0.0
-                weights = np.multiply(good, np.float32(exposure.exptime), dtype=np.float32)
-                missed += drizzle_chip(ctx, chip, frame, rate, weights, outputs,
-                                       kernel=params.kernel, pixfrac=params.pixfrac, buffers=pixmaps)
+                shape = np.shape(sci)
+                with pool.borrow(shape, np.float32) as rate, pool.borrow(shape, np.float32) as weights:
+                    rate_image(sci, subtracted, factor, out=rate)
+                    rate[~good] = 0.0
+                    np.multiply(good, np.float32(exposure.exptime), out=weights)
+                    del good
+                    missed += drizzle_chip(ctx, chip, frame, rate, weights, outputs,
+                                           kernel=params.kernel, pixfrac=params.pixfrac, buffers=pool)
                 sky_e.append(subtracted * chip.to_electrons)
             empty = outputs.wht == 0
             outputs.sci[empty] = np.nan if params.fillval is None else params.fillval

@@ -69,3 +69,45 @@ def test_workers_borrowing_at_once_never_share_an_array():
         thread.join()
     assert clashes == []
     assert pool.allocated <= 4  # never more arrays than borrowers at once
+
+
+def test_keep_bytes_bounds_the_idle_memory():
+    pool = BufferPool(keep=10, keep_bytes=3 * 800)
+    with pool.borrow((100,), np.float64) as a, pool.borrow((100,), np.float64) as b:
+        pass
+    with pool.borrow((100,), np.float64), pool.borrow((100,), np.float64), pool.borrow((100,), np.float64):
+        pass
+    assert pool.allocated == 3  # the first two were held and lent again; three fit the budget
+    with pool.borrow((200,), np.float64) as big:
+        assert big is not a and big is not b
+    assert sum(x.nbytes for x in pool._free) <= 3 * 800
+
+
+def test_run_pool_is_one_pool_per_run():
+    from types import SimpleNamespace
+
+    from drizrun.plugins.stages.buffers import RUN_POOL_IDLE_BYTES, run_pool
+
+    run, other = SimpleNamespace(stash={}), SimpleNamespace(stash={})
+    assert run_pool(run) is run_pool(run)
+    assert run_pool(run) is not run_pool(other)
+    assert run_pool(run).keep_bytes == RUN_POOL_IDLE_BYTES
+
+
+def test_lent_outputs_are_zeroed_and_given_back():
+    from contextlib import ExitStack
+
+    from drizrun.plugins.stages.resample import DrizzleOutputs
+
+    pool = BufferPool(keep=8)
+    with ExitStack() as lent:
+        outputs = DrizzleOutputs.lent(pool, lent, (6, 5), n_context=40, variance=True)
+        assert outputs.ctx is not None and outputs.ctx.shape == (2, 6, 5) and outputs.ctx.dtype == np.int32
+        for array in (outputs.sci, outputs.wht, outputs.var, outputs.ctx):
+            assert not array.any()
+            array[...] = 7
+    with ExitStack() as lent:
+        again = DrizzleOutputs.lent(pool, lent, (6, 5), n_context=40, variance=True)
+        assert again.sci is outputs.sci and again.ctx is outputs.ctx  # the same arrays, zeroed again
+        assert not again.sci.any() and not again.ctx.any() and not again.var.any() and not again.wht.any()
+    assert pool.allocated == 4

@@ -34,3 +34,12 @@ def test_non_finite_data_stays_non_finite_and_is_not_good():
     assert np.isnan(rate[0, 1]) and np.isinf(rate[1, 0]) and rate[0, 0] == 1.0 and rate[1, 1] == 7.0
     good = good_pixels(sci, np.zeros((2, 2), dtype=">i2"), 0)
     np.testing.assert_array_equal(good, [[True, False], [False, True]])
+
+
+def test_rate_image_into_a_given_array():
+    sci = np.arange(20, dtype=">f4").reshape(4, 5)
+    out = np.full((4, 5), -1.0, dtype=np.float32)
+    assert rate_image(sci, 2.0, 0.5, out=out) is out
+    np.testing.assert_array_equal(out, (np.arange(20, dtype=np.float32).reshape(4, 5) - 2) * np.float32(0.5))
+    with pytest.raises(ValueError, match="native float32 of shape"):
+        rate_image(sci, 2.0, 0.5, out=np.zeros((5, 4), dtype=np.float32))

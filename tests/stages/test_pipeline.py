@@ -151,6 +151,17 @@ def test_in_memory_writes_only_the_final_product(visit, tmp_path):
     assert all(r.status == "ok" for r in result.history)
 
 
+def test_in_memory_and_on_disk_give_the_same_product(visit, tmp_path):
+    # the stages lend work arrays from run to stage; images kept in memory must never be among them
+    settings = {"final": {"kernel": "turbo"}, "sep": {"kernel": "turbo"}}
+    drizrun.run([visit.association], output=tmp_path / "disk", params=settings, num_cores=2)
+    drizrun.run([visit.association], output=tmp_path / "mem", in_memory=True, params=settings, num_cores=2)
+    with fits.open(tmp_path / "disk_drz.fits") as disk, fits.open(tmp_path / "mem_drz.fits") as mem:
+        for name in ("SCI", "WHT", "CTX", "ERR"):
+            np.testing.assert_array_equal(mem[name].data, disk[name].data, err_msg=name)
+        assert np.isfinite(disk["SCI"].data).any()
+
+
 def test_clean_removes_every_intermediate_file(visit, tmp_path):
     drizrun.run([visit.association], output=tmp_path / "c", clean=True,
                 params={"final": {"kernel": "turbo"}, "sep": {"kernel": "turbo"}})
