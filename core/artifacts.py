@@ -274,5 +274,13 @@ def _read_json(path: Path) -> Any:
 
 
 _EXTENSION = {"fits-array": "fits", "fits-arrays": "fits", "json": "json"}
-_WRITERS: dict[str, Callable[[Path, Any], None]] = {"fits-array": _write_array, "fits-arrays": _write_arrays, "json": _write_json}
-_READERS: dict[str, Callable[[Path], Any]] = {"fits-array": _read_array, "fits-arrays": _read_arrays, "json": _read_json}
+_WRITERS: dict[str, Callable[[Path, Any], None]] = {
+    "fits-array": _write_array,
+    "fits-arrays": _write_arrays,
+    "json": _write_json,
+}
+_READERS: dict[str, Callable[[Path], Any]] = {
+    "fits-array": _read_array,
+    "fits-arrays": _read_arrays,
+    "json": _read_json,
+}

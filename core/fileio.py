@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import ProcessingError
 
-__all__ = ["DirectFile", "atomic_write", "write_fits_atomic", "write_text_atomic"]
+__all__ = ["DirectFile", "atomic_write", "read_direct", "write_fits_atomic", "write_text_atomic"]
 
 
 def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
@@ -248,3 +248,78 @@ class DirectFile(io.RawIOBase):
 
             fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~os.O_DIRECT)
             self._direct = False
+
+
+_read_stages = threading.local()
+
+
+def _read_stage() -> memoryview:
+    """This thread's page-aligned staging buffer for :func:`read_direct`."""
+    stage = getattr(_read_stages, "buffer", None)
+    if stage is None:
+        stage = _read_stages.buffer = memoryview(mmap.mmap(-1, DirectFile.STAGE))
+    return stage
+
+
+def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
+    """Fill ``out`` with the bytes of a file from ``offset`` on, around the page cache.
+
+    The file is read with ``O_DIRECT`` in aligned blocks through a staging
+    buffer kept per thread, so reading an intermediate image back needs no
+    page cache for it, only the caller's array (the ordinary way where the
+    file system refuses ``O_DIRECT``).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    offset : int
+        Position of the first byte to read.
+    out : writable C-contiguous buffer (such as a numpy array)
+        Filled with exactly its size in bytes.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened or read; ``EIO`` (with the file name)
+        when it ends before ``out`` is full.
+    """
+    dest = memoryview(out).cast("B")
+    wanted = len(dest)
+    direct = getattr(os, "O_DIRECT", 0)
+    try:
+        fd = os.open(path, os.O_RDONLY | direct)
+    except OSError as exc:
+        if not direct or exc.errno != errno.EINVAL:
+            raise
+        fd, direct = os.open(path, os.O_RDONLY), 0
+    try:
+        if not direct:
+            got = os.preadv(fd, [dest], offset) if wanted else 0
+            if got < wanted:
+                raise OSError(errno.EIO, f"file ends {wanted - got} bytes before the end of its data", os.fspath(path))
+            return
+        stage = _read_stage()
+        block, done = DirectFile.BLOCK, 0
+        while done < wanted:
+            position = offset + done
+            start = position // block * block
+            skip = position - start
+            size = min(len(stage), -(-(skip + wanted - done) // block) * block)
+            try:
+                got = os.preadv(fd, [stage[:size]], start)
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                import fcntl
+
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~direct)
+                got = os.preadv(fd, [stage[:size]], start)
+            usable = min(got - skip, wanted - done)
+            if usable <= 0:
+                raise OSError(errno.EIO, f"file ends {wanted - done} bytes before the end of its data",
+                              os.fspath(path))
+            dest[done:done + usable] = stage[skip:skip + usable]
+            done += usable
+    finally:
+        os.close(fd)

@@ -28,7 +28,7 @@ from drizrun.core.stage import StageResult
 
 from .buffers import run_pool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
-from .images import keep_image, load_image, written_files
+from .images import StoredImage, keep_image, load_image, written_files
 from .resample import frame_from_record, lent_pixmap
 
 __all__ = ["BlotParams", "BlotStage"]
@@ -70,7 +70,10 @@ class BlotStage:
         pool = run_pool(ctx)  # pixel maps reused chip after chip (and from sep)
         # native byte order once, not in every chip's kernel call
         with pool.borrow(np.shape(stored), np.float32) as median:
-            np.copyto(median, stored, casting="same_kind")
+            if isinstance(stored, StoredImage) and stored.dtype == median.dtype:
+                stored.read_into(median)
+            else:
+                np.copyto(median, stored, casting="same_kind")
             del stored
             return self._blot_all(ctx, params, spec, frame, median, sky, chips, pool, log)
 

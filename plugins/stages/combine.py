@@ -89,6 +89,7 @@ def combine_images(
     read_noise: Sequence[float] | None = None,
     buffer_mib: float = 64.0,
     num_cores: int = 1,
+    thresholds: Sequence[float] | None = None,
 ) -> NDArray[np.float32]:
     """Combine single-drizzled images pixel by pixel.
 
@@ -122,6 +123,9 @@ def combine_images(
     num_cores : int
         Sections combined side by side on this many threads (the result is
         the same whatever the number; memory grows with it).
+    thresholds : sequence of float, optional
+        :func:`weight_thresholds` of ``weights`` with ``maskpt``, when already
+        computed (each takes a pass over a whole weight image).
 
     Returns
     -------
@@ -146,7 +150,10 @@ def combine_images(
     sky_e = np.asarray(sky if sky is not None else np.zeros(n), dtype=np.float64)
     times = np.asarray(exptime if exptime is not None else np.ones(n), dtype=np.float64)
     rn = np.asarray(read_noise if read_noise is not None else np.zeros(n), dtype=np.float64)
-    thresholds = weight_thresholds(weights, maskpt)
+    if thresholds is None:
+        thresholds = weight_thresholds(weights, maskpt)
+    elif len(thresholds) != n:
+        raise ValueError(f"need one weight threshold per image, got {len(thresholds)} for {n} images")
 
     ny, nx = shape
     halo = grow if method in ("minmed", "iminmed") else 0

@@ -37,7 +37,6 @@ comes from the weights of the separately drizzled images
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,10 @@ from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
 from .chipdata import chip_key, dq_good
-from .combine import weight_thresholds
 from .crcoverage import FrameCoverage, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
-from .images import keep_image, load_image, written_files
+from .images import StoredImage, keep_image, load_image, written_files
 from .resample import frame_from_record
 
 __all__ = ["CrParams", "CrStage", "flagged"]
@@ -143,7 +141,7 @@ class CrStage:
             to_e = np.float32(chip.to_electrons)
             with np.errstate(invalid="ignore"):  # non-finite pixels are never flagged
                 data = np.multiply(chip.sci(), to_e, dtype=np.float32)
-                model = np.multiply(load_image(ctx, blotted[key]), to_e, dtype=np.float32)
+                model = _in_electrons(load_image(ctx, blotted[key]), to_e)
             if params.noise == "err":
                 err = chip.err()
                 if err is None:
@@ -195,6 +193,15 @@ class CrStage:
                            products=written_files(masks), metrics={"cr_pixels": total})
 
 
+def _in_electrons(image: Any, to_e: np.float32) -> np.ndarray:
+    """``image * to_e`` as float32; an image read from its file is scaled in the array read."""
+    if isinstance(image, StoredImage) and image.dtype == np.float32:
+        values = np.asarray(image)
+        values *= to_e
+        return values
+    return np.multiply(image, to_e, dtype=np.float32)
+
+
 def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, offset: np.float32 | None, chip: Any,
                   coverage: Any, clean_dq: np.ndarray | None, params: CrParams) -> np.ndarray:
     """Cosmic rays found by the single-image test where the median cannot protect the chip.
@@ -233,23 +240,13 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
     entries = single["images"]
-    # the median's weight threshold of each single drizzle, computed once
-    thresholds = dict(zip(entries, weight_thresholds([load_image(ctx, e["wht"]) for e in entries.values()], maskpt),
-                          strict=True))
-    counts = FrameCoverage.from_usable(usable_weight(load_image(ctx, entry["wht"]), maskpt, threshold=thresholds[root])
-                                       for root, entry in entries.items())
-
-    last: dict[str, Any] = {}  # the usable pixels of the exposure whose chips come now (one at a time)
-    lock = threading.Lock()
+    # each single drizzle's weights are read once: its usable pixels (one byte per pixel) are
+    # kept for the counts and for its own chips
+    usable = {root: usable_weight(load_image(ctx, entry["wht"]), maskpt) for root, entry in entries.items()}
+    counts = FrameCoverage.from_usable(usable.values())
 
     def own_usable(rootname: str) -> np.ndarray | None:
-        with lock:
-            if rootname not in last:
-                last.clear()
-                entry = entries.get(rootname)
-                last[rootname] = None if entry is None else usable_weight(
-                    load_image(ctx, entry["wht"]), maskpt, threshold=thresholds[rootname])
-            return last[rootname]
+        return usable.get(rootname)
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
         # mapped a band of rows at a time: a whole chip's pixel map and its index arrays

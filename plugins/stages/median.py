@@ -83,7 +83,7 @@ class MedianStage:
         entries = list(single["images"].values())
         images = [load_image(ctx, e["sci"]) for e in entries]
         weights = [load_image(ctx, e["wht"]) for e in entries]
-        most = _most_inputs_on_a_pixel(weights, params.combine_maskpt)
+        thresholds, most = _thresholds_and_most_inputs(weights, params.combine_maskpt)
         if most < 2:
             reason = "the inputs do not overlap: no output pixel has data from two of them"
             log.warning("median skipped: %s; blot and cr are skipped too, final still runs", reason)
@@ -94,7 +94,7 @@ class MedianStage:
             nsigma=params.combine_nsigma, grow=params.combine_grow,
             sky=[e["sky_electrons"] for e in entries], exptime=[e["exptime"] for e in entries],
             read_noise=[e["read_noise"] for e in entries], buffer_mib=params.combine_bufsize,
-            num_cores=ctx.config.num_cores,
+            num_cores=ctx.config.num_cores, thresholds=thresholds,
         )
         header = frame.header()
         header["BUNIT"] = ("ELECTRONS/S", "units of the data")
@@ -109,13 +109,24 @@ class MedianStage:
                            products=written_files(artifact), metrics={"median_nodata": nodata})
 
 
-def _most_inputs_on_a_pixel(weights: list[Any], maskpt: float) -> int:
-    """Largest number of inputs with usable weight on any one output pixel."""
-    thresholds = weight_thresholds(weights, maskpt)
-    count = np.zeros(np.shape(weights[0]), dtype=np.int16)
-    for weight, threshold in zip(weights, thresholds, strict=True):
-        count += (np.asarray(weight) >= max(threshold, 1e-30)).astype(np.int16)
-    return int(count.max()) if count.size else 0
+def _thresholds_and_most_inputs(weights: list[Any], maskpt: float) -> tuple[list[float], int]:
+    """Each weight image's threshold, and the largest number of inputs with usable weight on one pixel.
+
+    Each weight image is read once.
+    """
+    thresholds: list[float] = []
+    count = None
+    for weight in weights:
+        values = np.asarray(weight)
+        threshold = weight_thresholds([values], maskpt)[0]
+        thresholds.append(threshold)
+        usable = values >= max(threshold, 1e-30)
+        del values
+        if count is None:
+            count = usable.astype(np.int16)
+        else:
+            count += usable
+    return thresholds, int(count.max()) if count is not None and count.size else 0
 
 
 @hookimpl

@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from drizrun.core.errors import ProcessingError
-from drizrun.core.fileio import DirectFile, write_fits_atomic
+from drizrun.core.fileio import DirectFile, read_direct, write_fits_atomic
 
 
 def _hdulist(ny: int = 301, nx: int = 257) -> fits.HDUList:
@@ -100,3 +100,45 @@ def test_a_writer_that_cannot_get_its_buffer_closes_its_file(tmp_path, monkeypat
         DirectFile(tmp_path / "p.bin")
     with pytest.raises(OSError, match="Bad file descriptor"):
         os.fstat(opened[0])
+
+
+@pytest.mark.parametrize(("offset", "size"), [(0, 0), (0, 1), (1, 4095), (2880, 4096), (4095, 2),
+                                              (2880 * 3, DirectFile.STAGE + 7), (12345, 2 * DirectFile.STAGE)])
+def test_read_direct_gives_exactly_the_bytes_asked_for(tmp_path, offset, size):
+    data = np.random.default_rng(size).integers(0, 256, size=offset + size + 5000, dtype=np.uint8)
+    path = tmp_path / "in.bin"
+    path.write_bytes(data.tobytes())
+    out = np.full(size, 7, dtype=np.uint8)
+    read_direct(path, offset, out)
+    np.testing.assert_array_equal(out, data[offset:offset + size])
+
+
+def test_read_direct_up_to_the_last_byte_and_past_it(tmp_path):
+    data = np.arange(10_000, dtype=np.uint8)
+    path = tmp_path / "in.bin"
+    path.write_bytes(data.tobytes())
+    out = np.empty(3000, dtype=np.uint8)
+    read_direct(path, 7000, out)
+    np.testing.assert_array_equal(out, data[7000:])
+    with pytest.raises(OSError, match="file ends 1 bytes before") as info:
+        read_direct(path, 7001, out)
+    assert info.value.errno == errno.EIO and info.value.filename == str(path)
+
+
+def test_read_direct_where_the_file_system_refuses_o_direct(tmp_path, monkeypatch):
+    data = np.random.default_rng(3).integers(0, 256, size=50_000, dtype=np.uint8)
+    path = tmp_path / "in.bin"
+    path.write_bytes(data.tobytes())
+    real_open = os.open
+
+    def no_direct(name, flags, *args):
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_direct)
+    out = np.empty(40_000, dtype=np.uint8)
+    read_direct(path, 333, out)
+    np.testing.assert_array_equal(out, data[333:40_333])
+    with pytest.raises(OSError, match="before the end of its data"):
+        read_direct(path, 20_000, out)
