@@ -26,7 +26,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import param
 from drizrun.core.stage import StageResult
 
-from .buffers import run_pool
+from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
 from .images import StoredImage, keep_image, load_image, written_files
 from .resample import frame_from_record, lent_pixmap
@@ -67,7 +67,8 @@ class BlotStage:
         stored = load_image(ctx, median_artifact["image"])
         sky = artifact_or_none(ctx, "sky")
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
-        pool = run_pool(ctx)  # pixel maps reused chip after chip (and from sep)
+        # pixel maps reused chip after chip; let go with the stage, for cr to allocate from
+        pool = BufferPool(keep=2 * ctx.config.num_cores)
         # native byte order once, not in every chip's kernel call
         with pool.borrow(np.shape(stored), np.float32) as median:
             if isinstance(stored, StoredImage) and stored.dtype == median.dtype:

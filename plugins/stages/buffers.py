@@ -12,10 +12,15 @@ few seconds earlier (``benchmarks/memory_cost.py`` measures this).
 A :class:`BufferPool` takes the arrays back when a chip is done and lends
 them again, so memory is faulted in for as many arrays as are in use at once
 (one set per worker), not for every chip. Memory the process frees and
-allocates again between stages costs as much as new memory (the host takes it
-back within seconds), so the drizzle stages share one pool for the whole run,
-:func:`run_pool`: the frames, chip-sized arrays and pixel maps ``sep`` used are
-lent again to ``blot``, ``cr`` and ``final``. Idle arrays are bounded by
+allocates again a moment later is cheap, but memory that lies idle, in the
+pool or freed for a few seconds, costs as much as new memory. So arrays go
+from one stage to the next through the run's pool, :func:`run_pool`, only
+where the next stage uses them: ``sep`` lends its frames, chip arrays and
+pixel maps chip after chip and exposure after exposure; ``median``, which
+needs its memory for row sections, lets the pool go; ``blot`` keeps its
+pixel maps in a pool of its own, freed for ``cr`` to allocate from; the chip
+arrays of ``cr`` go on to ``final``, which also takes its pixel maps and
+output frames from the run's pool. Idle arrays are bounded by
 :data:`RUN_POOL_IDLE_BYTES`; only arrays whose use ends within the stage are
 borrowed (never an image kept in memory with ``--in-memory``).
 """

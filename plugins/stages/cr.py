@@ -50,6 +50,7 @@ from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
+from .buffers import run_pool
 from .chipdata import chip_key, dq_good
 from .crcoverage import FrameCoverage, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
@@ -133,23 +134,33 @@ class CrStage:
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
         coverage = _coverage_source(ctx, params)
 
+        pool = run_pool(ctx)  # chip arrays reused chip after chip, and by final
+
         def detect(item: tuple[Any, Any]) -> tuple[str, Any, np.ndarray]:
+            shape = tuple(int(n) for n in item[1].shape)
+            with pool.borrow(shape, np.float32) as data, pool.borrow(shape, np.float32) as model, \
+                    pool.borrow(shape, np.float32) as noise:
+                return detect_into(item, data, model, noise)
+
+        def detect_into(item: tuple[Any, Any], data: np.ndarray, model: np.ndarray,
+                        noise: np.ndarray) -> tuple[str, Any, np.ndarray]:
+            """Flag one chip, with its data, blotted median and noise in electrons put in the arrays given."""
             exposure, chip = item
             key = chip_key(exposure, chip)
             if key not in blotted:
                 raise ProcessingError(f"no blotted image for {key}; rerun the blot stage")
             to_e = np.float32(chip.to_electrons)
             with np.errstate(invalid="ignore"):  # non-finite pixels are never flagged
-                data = np.multiply(chip.sci(), to_e, dtype=np.float32)
-                model = _in_electrons(load_image(ctx, blotted[key]), to_e)
+                np.multiply(chip.sci(), to_e, out=data, casting="same_kind")
+                _in_electrons(load_image(ctx, blotted[key]), to_e, out=model)
             if params.noise == "err":
                 err = chip.err()
                 if err is None:
                     raise ProcessingError(f"cr.noise = 'err' but {chip.path.name} has no ERR extension "
                                           f"for chip {chip.extver}; use cr.noise = 'poisson'")
-                noise = np.multiply(err, to_e, dtype=np.float32)
+                np.multiply(err, to_e, out=noise, casting="same_kind")
             else:
-                noise = poisson_noise(model, gain=1.0, read_noise=chip.read_noise)
+                poisson_noise(model, gain=1.0, read_noise=chip.read_noise, out=noise)
             # the chip is compared with model + offset * noise (the median's bias corrected)
             offset = np.float32(median_offset(data, model, noise)) if params.median_offset else None
             dq = chip.dq()
@@ -193,13 +204,13 @@ class CrStage:
                            products=written_files(masks), metrics={"cr_pixels": total})
 
 
-def _in_electrons(image: Any, to_e: np.float32) -> np.ndarray:
-    """``image * to_e`` as float32; an image read from its file is scaled in the array read."""
-    if isinstance(image, StoredImage) and image.dtype == np.float32:
-        values = np.asarray(image)
-        values *= to_e
-        return values
-    return np.multiply(image, to_e, dtype=np.float32)
+def _in_electrons(image: Any, to_e: np.float32, *, out: np.ndarray) -> np.ndarray:
+    """``image * to_e`` as float32 into ``out``; an image read from its file is read into ``out`` first."""
+    if isinstance(image, StoredImage) and image.dtype == out.dtype and image.shape == out.shape:
+        image.read_into(out)
+        out *= to_e
+        return out
+    return np.multiply(image, to_e, out=out, casting="same_kind")
 
 
 def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, offset: np.float32 | None, chip: Any,

@@ -66,7 +66,9 @@ __all__ = [
 NOISE_MODELS = ("poisson", "err")
 
 
-def poisson_noise(blotted: ArrayLike, *, gain: float, read_noise: float) -> NDArray[np.float32]:
+def poisson_noise(
+    blotted: ArrayLike, *, gain: float, read_noise: float, out: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
     """Expected noise in electrons of a pixel whose true value is ``blotted``.
 
     Parameters
@@ -78,12 +80,15 @@ def poisson_noise(blotted: ArrayLike, *, gain: float, read_noise: float) -> NDAr
         in electrons).
     read_noise : float
         Read noise in electrons.
+    out : ndarray of float32, optional
+        Where to put the result (a new array by default).
 
     Returns
     -------
     ndarray of float32
+        ``out`` when given.
     """
-    sigma = np.abs(np.asarray(blotted), dtype=np.float32)
+    sigma = np.abs(np.asarray(blotted), out=out, dtype=np.float32)
     # in place, with the float32 rounding of sqrt(gain * |b| + RN**2) / gain
     sigma *= np.float32(gain)
     sigma += np.float32(read_noise**2)

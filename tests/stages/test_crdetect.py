@@ -213,3 +213,6 @@ def test_poisson_noise_is_the_float32_formula(gain):
     assert result.dtype == np.float32
     np.testing.assert_array_equal(result, expected)
     np.testing.assert_array_equal(blotted, b)  # input untouched
+    out = np.empty(b.shape, dtype=np.float32)
+    assert poisson_noise(blotted, gain=gain, read_noise=4.5, out=out) is out
+    np.testing.assert_array_equal(out, expected)
