@@ -69,6 +69,9 @@ class BlotStage:
         chips = [(exposure, chip) for exposure in ctx.exposures for chip in exposure.chips]
         # pixel maps reused chip after chip; let go with the stage, for cr to allocate from
         pool = BufferPool(keep=2 * ctx.config.num_cores)
+        if isinstance(stored, np.ndarray) and stored.dtype == np.float32 and stored.dtype.isnative \
+                and stored.flags.c_contiguous:  # kept in memory as the kernels take it
+            return self._blot_all(ctx, params, spec, frame, stored, sky, chips, pool, log)
         # native byte order once, not in every chip's kernel call
         with pool.borrow(np.shape(stored), np.float32) as median:
             if isinstance(stored, StoredImage) and stored.dtype == median.dtype:

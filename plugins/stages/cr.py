@@ -37,6 +37,7 @@ comes from the weights of the separately drizzled images
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from drizrun.core.stage import StageResult
 
 from .buffers import run_pool
 from .chipdata import chip_key, dq_good
+from .combine import weight_thresholds
 from .crcoverage import FrameCoverage, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
@@ -251,13 +253,25 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
     entries = single["images"]
-    # each single drizzle's weights are read once: its usable pixels (one byte per pixel) are
-    # kept for the counts and for its own chips
-    usable = {root: usable_weight(load_image(ctx, entry["wht"]), maskpt) for root, entry in entries.items()}
-    counts = FrameCoverage.from_usable(usable.values())
+    thresholds: dict[str, float] = {}  # the median's weight threshold of each single drizzle
+
+    def usable(rootname: str) -> np.ndarray:
+        weight = np.asarray(load_image(ctx, entries[rootname]["wht"]))
+        if rootname not in thresholds:
+            thresholds[rootname] = weight_thresholds([weight], maskpt)[0]
+        return usable_weight(weight, maskpt, threshold=thresholds[rootname])
+
+    # one exposure's usable pixels at a time, so memory does not grow with the number of exposures
+    counts = FrameCoverage.from_usable(usable(root) for root in entries)
+    last: dict[str, Any] = {}  # the usable pixels of the exposure whose chips come now
+    lock = threading.Lock()
 
     def own_usable(rootname: str) -> np.ndarray | None:
-        return usable.get(rootname)
+        with lock:
+            if rootname not in last:
+                last.clear()
+                last[rootname] = usable(rootname) if rootname in entries else None
+            return last[rootname]
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
         # mapped a band of rows at a time: a whole chip's pixel map and its index arrays

@@ -26,7 +26,7 @@ from .combine import weight_thresholds
 __all__ = ["FrameCoverage", "other_coverage", "usable_weight"]
 
 
-def usable_weight(weight: ArrayLike, maskpt: float) -> NDArray[np.bool_]:
+def usable_weight(weight: ArrayLike, maskpt: float, *, threshold: float | None = None) -> NDArray[np.bool_]:
     """Output pixels of one single drizzle that the median uses.
 
     Parameters
@@ -37,13 +37,17 @@ def usable_weight(weight: ArrayLike, maskpt: float) -> NDArray[np.bool_]:
         Fraction of the image's mean weight (over pixels with weight) below
         which a pixel is ignored (``median.combine_maskpt``), with the median
         stage's own rule (:func:`~drizrun.plugins.stages.combine.weight_thresholds`).
+    threshold : float, optional
+        That rule's threshold for this image, when already computed (it
+        takes a pass over the image).
 
     Returns
     -------
     ndarray of bool
     """
     w = np.asarray(weight)
-    threshold = weight_thresholds([w], maskpt)[0]
+    if threshold is None:
+        threshold = weight_thresholds([w], maskpt)[0]
     return w >= max(threshold, 1e-30)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from drizrun.plugins.stages.combine import weight_thresholds
 from drizrun.plugins.stages.crcoverage import FrameCoverage, other_coverage, usable_weight
 
 
@@ -21,6 +22,9 @@ def test_usable_weight_follows_the_median_stage_threshold():
     usable = usable_weight(weight, 0.3)
     assert usable[:, :5].all() and not usable[:, 5].any() and usable[:, 6].all() and not usable[:, 7:].any()
     assert not usable_weight(np.zeros((4, 4)), 0.3).any()
+    threshold = weight_thresholds([weight], 0.3)[0]
+    np.testing.assert_array_equal(usable_weight(weight, 0.3, threshold=threshold), usable)
+    assert usable_weight(weight, 0.3, threshold=50.0)[:, 6].sum() == 0  # a given threshold is used as is
 
 
 def test_other_exposures_are_counted_own_exposure_is_not():
