@@ -163,6 +163,16 @@ class ArtifactStore:
         except (OSError, ValueError, KeyError) as exc:
             raise ProcessingError(f"cannot read artifact {name!r} from {target}: {exc}") from exc
 
+    def release(self, name: str) -> bool:
+        """Let go of an artifact held in memory (nothing happens to one on disk).
+
+        Returns
+        -------
+        bool
+            Whether an artifact was held in memory under ``name``.
+        """
+        return self._memory.pop(name, None) is not None
+
     def names(self) -> list[str]:
         """Names of every available artifact."""
         return sorted(set(self._memory) | {n for n in self._on_disk if self.has(n)})

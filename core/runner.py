@@ -219,12 +219,14 @@ def run(
             session.pm.hook.drizrun_stage_finished(
                 stage=session.stages[name], ctx=ctx, result=StageResult(status="skipped", message=reason)
             )
-        for info in plan.stages:
+        for index, info in enumerate(plan.stages):
             try:
                 result = _run_stage(session, info, config.params[info.name], ctx)
             finally:
                 ctx.progress.finish()
             session.pm.hook.drizrun_stage_finished(stage=info, ctx=ctx, result=result)
+            if config.in_memory:
+                _release_unneeded(store, plan.stages[index + 1:])
         if config.clean and not config.in_memory:
             for path in store.remove_persisted():
                 log.info("removed intermediate file %s", path)
@@ -236,6 +238,18 @@ def run(
             log.exception("a drizrun_run_finished hook failed")
     return RunResult(config=config, plan=plan, history=tuple(ctx.history), products=tuple(ctx.products),
                      elapsed=time.perf_counter() - started)
+
+
+def _release_unneeded(store: ArtifactStore, remaining: Sequence[Any]) -> None:
+    """Drop the in-memory artifacts that no remaining stage requires or uses.
+
+    In memory, the intermediates (single drizzles, blotted chips) are most of
+    a run's memory; the later stages then allocate from what they held.
+    """
+    needed = {artifact for info in remaining for artifact in (*info.requires, *info.uses)}
+    for name in store.names():
+        if name not in needed and store.release(name):
+            log.debug("artifact %r released: no later stage reads it", name)
 
 
 def _run_stage(session: Session, info: Any, params: Any, ctx: RunContext) -> StageResult:

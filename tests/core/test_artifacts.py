@@ -95,3 +95,13 @@ def test_disk_full_is_a_processing_error_naming_the_file(tmp_path):
     with pytest.raises(ProcessingError, match=r"disk full while writing .*new.fits; nothing was written"):
         atomic_write(tmp_path / "new.fits", full)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_release_lets_go_of_memory_only(tmp_path):
+    store = _store(tmp_path, in_memory=True)
+    store.put("single", {"a": np.ones(3)}, stage="sep")
+    assert store.release("single") and not store.has("single") and not store.release("single")
+    (tmp_path / "d").mkdir()
+    on_disk = _store(tmp_path / "d")
+    on_disk.put("median", np.ones((2, 2), dtype=np.float32), stage="median")
+    assert not on_disk.release("median") and on_disk.has("median")

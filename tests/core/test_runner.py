@@ -58,6 +58,28 @@ def test_in_memory_run_writes_nothing(session, inputs, tmp_path):
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_in_memory_artifacts_are_released_after_their_last_reader(make_session, inputs, tmp_path):
+    held = []
+
+    class Watcher:
+        @drizrun.hookimpl
+        def drizrun_stage_finished(self, stage, ctx, result):
+            held.append((stage.name, ctx.artifacts.names()))
+
+    session = make_session(plugins=["fake_plugins.chain", Watcher()])
+    drizrun.run(inputs, stages=["cr", "final"], session=session, output=tmp_path / "mem" / "visit", in_memory=True)
+    after = dict(held)
+    # each stage's hook sees what it made; what no later stage reads is gone by the next one
+    assert "single" in after["median"] and "single" not in after["blot"]
+    assert "median" in after["blot"] and "median" not in after["cr"]
+    assert "blotted" in after["cr"] and "blotted" not in after["final"]
+    assert "crmask" in after["final"]
+    # on disk nothing is released: a later run resumes from the files
+    drizrun.run(inputs, stages=["cr"], session=session, output=tmp_path / "disk" / "visit")
+    result = drizrun.run(inputs, stages=["cr", "final"], session=session, output=tmp_path / "disk" / "visit")
+    assert _ran(result) == ["cr", "final"]
+
+
 def test_clean_removes_intermediate_files(session, inputs, tmp_path):
     drizrun.run(inputs, stages=["cr"], session=session, output=tmp_path / "out" / "visit", clean=True)
     assert list((tmp_path / "out").iterdir()) == []
