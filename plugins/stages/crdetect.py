@@ -219,14 +219,7 @@ def box_dilation(mask: ArrayLike) -> NDArray[np.bool_]:
     -------
     ndarray of bool
     """
-    m = np.asarray(mask, dtype=bool)
-    rows = m.copy()
-    rows[1:] |= m[:-1]
-    rows[:-1] |= m[1:]
-    out = rows.copy()
-    out[:, 1:] |= rows[:, :-1]
-    out[:, :-1] |= rows[:, 1:]
-    return out
+    return _spread(_spread(np.asarray(mask, dtype=bool), 0), 1)
 
 
 def edge_dilation(mask: ArrayLike) -> NDArray[np.bool_]:
@@ -242,11 +235,15 @@ def edge_dilation(mask: ArrayLike) -> NDArray[np.bool_]:
     ndarray of bool
     """
     m = np.asarray(mask, dtype=bool)
+    return _spread(m, 0) | _spread(m, 1)
+
+
+def _spread(m: NDArray[np.bool_], axis: int) -> NDArray[np.bool_]:
+    """``m`` ORed with itself shifted by one pixel both ways along ``axis`` (a new array)."""
     out = m.copy()
-    out[1:] |= m[:-1]
-    out[:-1] |= m[1:]
-    out[:, 1:] |= m[:, :-1]
-    out[:, :-1] |= m[:, 1:]
+    a, b = np.moveaxis(out, axis, 0), np.moveaxis(m, axis, 0)
+    a[1:] |= b[:-1]
+    a[:-1] |= b[1:]
     return out
 
 

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture
-def calltimes():
-    spec = importlib.util.spec_from_file_location("calltimes", BENCHMARKS / "calltimes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def calltimes(load_benchmark):
+    return load_benchmark("calltimes")
 
 
 def test_calls_are_counted_and_their_results_and_errors_pass_through(calltimes):

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from drizrun.core.simulate import simulate
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
 
 @pytest.fixture
-def stagecost():
-    spec = importlib.util.spec_from_file_location("stagecost", BENCHMARKS / "stagecost.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def stagecost(load_benchmark):
+    return load_benchmark("stagecost")
 
 
 def test_vmstat_counters_add_up_the_page_zones(stagecost):

@@ -47,7 +47,9 @@ def test_direct_fits_product_equals_the_ordinary_one(tmp_path):
     assert not list(tmp_path.glob(".*.part"))
 
 
-def test_file_system_refusing_o_direct_gets_an_ordinary_file(tmp_path, monkeypatch):
+@pytest.fixture
+def refuse_o_direct(monkeypatch):
+    """``os.open`` fails with EINVAL for ``O_DIRECT``, as on file systems without it."""
     real_open = os.open
 
     def no_direct(path, flags, *args):
@@ -56,6 +58,9 @@ def test_file_system_refusing_o_direct_gets_an_ordinary_file(tmp_path, monkeypat
         return real_open(path, flags, *args)
 
     monkeypatch.setattr(os, "open", no_direct)
+
+
+def test_file_system_refusing_o_direct_gets_an_ordinary_file(tmp_path, refuse_o_direct):
     path = write_fits_atomic(tmp_path / "p.fits", _hdulist(), direct=True)
     with fits.open(path, checksum=True) as hdul:
         assert hdul["SCI"].data.shape == (301, 257)
@@ -125,18 +130,10 @@ def test_read_direct_up_to_the_last_byte_and_past_it(tmp_path):
     assert info.value.errno == errno.EIO and info.value.filename == str(path)
 
 
-def test_read_direct_where_the_file_system_refuses_o_direct(tmp_path, monkeypatch):
+def test_read_direct_where_the_file_system_refuses_o_direct(tmp_path, refuse_o_direct):
     data = np.random.default_rng(3).integers(0, 256, size=50_000, dtype=np.uint8)
     path = tmp_path / "in.bin"
     path.write_bytes(data.tobytes())
-    real_open = os.open
-
-    def no_direct(name, flags, *args):
-        if flags & getattr(os, "O_DIRECT", 0):
-            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), name)
-        return real_open(name, flags, *args)
-
-    monkeypatch.setattr(os, "open", no_direct)
     out = np.empty(40_000, dtype=np.uint8)
     read_direct(path, 333, out)
     np.testing.assert_array_equal(out, data[333:40_333])
