@@ -75,7 +75,7 @@ class SepStage:
         static = artifact_or_none(ctx, "static_mask") if params.use_static else None
         sky = artifact_or_none(ctx, "sky")
         header = frame.header()
-        # pixel maps, chip arrays and frames reused chip after chip, and by the later stages
+        # pixel maps, chip arrays and frames reused chip after chip and exposure after exposure
         pool = run_pool(ctx)
 
         def drizzle_exposure(exposure: Any) -> tuple[str, dict[str, Any]]:
