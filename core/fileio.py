@@ -162,16 +162,7 @@ class DirectFile(io.RawIOBase):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.name = os.fspath(path)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        direct = getattr(os, "O_DIRECT", 0)
-        self._direct = bool(direct)
-        try:
-            self._fd = os.open(self.name, flags | direct, 0o666)
-        except OSError as exc:
-            if not direct or exc.errno != errno.EINVAL:
-                raise
-            self._fd = os.open(self.name, flags, 0o666)
-            self._direct = False
+        self._fd, self._direct = _open_direct(self.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         self._filled = 0
         self._position = 0
         try:
@@ -187,6 +178,11 @@ class DirectFile(io.RawIOBase):
         stage = getattr(cls._stages, "buffer", None)
         cls._stages.buffer = None
         return stage if stage is not None and len(stage) >= cls.STAGE else memoryview(mmap.mmap(-1, cls.STAGE))
+
+    @classmethod
+    def _give_back(cls, stage: memoryview) -> None:
+        """Keep ``stage`` as this thread's free staging buffer."""
+        cls._stages.buffer = stage
 
     def writable(self) -> bool:
         return True
@@ -223,7 +219,7 @@ class DirectFile(io.RawIOBase):
                 self._transfer(self._filled)
         finally:
             os.close(self._fd)
-            self._stages.buffer = self._stage
+            self._give_back(self._stage)
             super().close()
 
     def _transfer(self, count: int) -> None:
@@ -244,21 +240,29 @@ class DirectFile(io.RawIOBase):
     def _plain(self) -> None:
         """Switch the file to ordinary (page-cache) writes."""
         if self._direct:
-            import fcntl
-
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+            _clear_direct(self._fd)
             self._direct = False
 
 
-_read_stages = threading.local()
+def _open_direct(path: str | os.PathLike[str], flags: int) -> tuple[int, bool]:
+    """Open with ``O_DIRECT`` where the system has it and the file system accepts it.
+
+    Returns the descriptor and whether ``O_DIRECT`` is on.
+    """
+    direct = getattr(os, "O_DIRECT", 0)
+    try:
+        return os.open(path, flags | direct, 0o666), bool(direct)
+    except OSError as exc:
+        if not direct or exc.errno != errno.EINVAL:
+            raise
+    return os.open(path, flags, 0o666), False
 
 
-def _read_stage() -> memoryview:
-    """This thread's page-aligned staging buffer for :func:`read_direct`."""
-    stage = getattr(_read_stages, "buffer", None)
-    if stage is None:
-        stage = _read_stages.buffer = memoryview(mmap.mmap(-1, DirectFile.STAGE))
-    return stage
+def _clear_direct(fd: int) -> None:
+    """Turn ``O_DIRECT`` off on an open file (for a file system that refuses it at transfer time)."""
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
 
 
 def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
@@ -286,20 +290,11 @@ def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
     """
     dest = memoryview(out).cast("B")
     wanted = len(dest)
-    direct = getattr(os, "O_DIRECT", 0)
+    fd, direct = _open_direct(path, os.O_RDONLY)
+    stage = None
     try:
-        fd = os.open(path, os.O_RDONLY | direct)
-    except OSError as exc:
-        if not direct or exc.errno != errno.EINVAL:
-            raise
-        fd, direct = os.open(path, os.O_RDONLY), 0
-    try:
-        if not direct:
-            got = os.preadv(fd, [dest], offset) if wanted else 0
-            if got < wanted:
-                raise OSError(errno.EIO, f"file ends {wanted - got} bytes before the end of its data", os.fspath(path))
-            return
-        stage = _read_stage()
+        stage = DirectFile._staging_buffer()
+        # whole aligned blocks through the stage (required with O_DIRECT, harmless without)
         block, done = DirectFile.BLOCK, 0
         while done < wanted:
             position = offset + done
@@ -309,12 +304,11 @@ def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
             try:
                 got = os.preadv(fd, [stage[:size]], start)
             except OSError as exc:
-                if exc.errno != errno.EINVAL:
+                if exc.errno != errno.EINVAL or not direct:
                     raise
-                import fcntl
-
-                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~direct)
-                got = os.preadv(fd, [stage[:size]], start)
+                _clear_direct(fd)
+                direct = False
+                continue
             usable = min(got - skip, wanted - done)
             if usable <= 0:
                 raise OSError(errno.EIO, f"file ends {wanted - done} bytes before the end of its data",
@@ -323,3 +317,5 @@ def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
             done += usable
     finally:
         os.close(fd)
+        if stage is not None:
+            DirectFile._give_back(stage)

@@ -104,8 +104,8 @@ class StoredImage:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def rows(self, start: int, stop: int) -> NDArray[Any]:
-        """Rows ``start:stop`` (clipped to the image) as a new native array."""
+    def rows(self, start: int | None, stop: int | None) -> NDArray[Any]:
+        """Rows ``start:stop`` (as a slice would take them) as a new native array."""
         start, stop, _ = slice(start, stop).indices(self.shape[0])
         out = np.empty((max(start, stop) - start, *self.shape[1:]), dtype=self.dtype)
         return self._read(start, out)
@@ -123,7 +123,7 @@ class StoredImage:
             read_direct(self.path, self.offset + start * row_bytes, out)
         except OSError as exc:
             raise ProcessingError(f"cannot read intermediate image {self.path}: {exc}") from exc
-        if not self.disk_dtype.isnative and self.dtype.itemsize > 1:
+        if not self.disk_dtype.isnative:
             out.byteswap(inplace=True)
         return out
 
@@ -133,8 +133,7 @@ class StoredImage:
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice) and key.step in (None, 1):
-            start, stop, _ = key.indices(self.shape[0])
-            return self.rows(start, stop)
+            return self.rows(key.start, key.stop)
         return np.asarray(self)[key]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from drizrun.core import fileio
 from drizrun.core.errors import ProcessingError
 from drizrun.core.fileio import DirectFile, read_direct, write_fits_atomic
 
@@ -139,3 +140,26 @@ def test_read_direct_where_the_file_system_refuses_o_direct(tmp_path, refuse_o_d
     np.testing.assert_array_equal(out, data[333:40_333])
     with pytest.raises(OSError, match="before the end of its data"):
         read_direct(path, 20_000, out)
+
+
+def test_read_direct_where_o_direct_is_refused_at_the_first_read(tmp_path, monkeypatch):
+    data = np.random.default_rng(4).integers(0, 256, size=30_000, dtype=np.uint8)
+    path = tmp_path / "in.bin"
+    path.write_bytes(data.tobytes())
+    fd, direct = fileio._open_direct(path, os.O_RDONLY)
+    os.close(fd)
+    if not direct:
+        pytest.skip(f"the file system of {tmp_path} refuses O_DIRECT when opening already")
+    real_preadv, refused = os.preadv, []
+
+    def refuse_once(fd, buffers, offset):
+        if not refused:
+            refused.append(offset)
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real_preadv(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", refuse_once)
+    out = np.empty(20_000, dtype=np.uint8)
+    read_direct(path, 4097, out)
+    assert refused == [4096]
+    np.testing.assert_array_equal(out, data[4097:24_097])
