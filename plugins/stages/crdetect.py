@@ -182,16 +182,14 @@ def cosmic_ray_mask(
     (:func:`drizrun.kernels.cr_tests`), which writes one byte per pixel
     instead of a float array per term of the thresholds.
     """
-    shapes = [np.shape(a) for a in (data, blotted, deriv, noise)]
-    if len(set(shapes)) != 1 or len(shapes[0]) != 2:
-        raise ValueError(f"data, blotted, deriv and noise must be 2-D of one shape, got {', '.join(map(str, shapes))}")
+    seed, low = (np.inf, np.inf) if neighbour_snr is None else neighbour_snr
+    # checks that the four images are 2-D of one shape
+    tests = cr_tests(data, blotted, deriv, noise, offset=offset, snr=snr, scale=scale, seed=seed, low=low)
     supporting = None
     if support is not None:
         supporting = np.asarray(support, dtype=bool)
-        if supporting.shape != shapes[0]:
-            raise ValueError(f"support has shape {supporting.shape}, data {shapes[0]}")
-    seed, low = (np.inf, np.inf) if neighbour_snr is None else neighbour_snr
-    tests = cr_tests(data, blotted, deriv, noise, offset=offset, snr=snr, scale=scale, seed=seed, low=low)
+        if supporting.shape != tests.shape:
+            raise ValueError(f"support has shape {supporting.shape}, data {tests.shape}")
     first = (tests & FIRST) != 0
     confirming = first if supporting is None else first & supporting
     near_first = box_dilation(confirming)
