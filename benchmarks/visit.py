@@ -74,6 +74,8 @@ STAR_DENSITY = 1600.0
 
 #: Set from ``--in-memory`` (both tools keep intermediate products in memory).
 IN_MEMORY = os.environ.get("DRIZRUN_BENCH_IN_MEMORY") == "1"
+#: Set from ``--release-memory`` (drizrun's process gives freed memory back at once).
+RELEASE_MEMORY = os.environ.get("DRIZRUN_BENCH_RELEASE_MEMORY") == "1"
 
 
 # -- the tools, each run in a child process -----------------------------------------------------
@@ -88,7 +90,11 @@ def _child(tool: str, workdir: Path, association: str, output: str, report: Path
     try:
         if tool == "drizrun":
             import drizrun
+            from drizrun.core.allocator import retain_freed_memory
 
+            if not RELEASE_MEMORY:
+                # As the drizrun command does unless given --release-memory.
+                retain_freed_memory()
             run = drizrun.run([association], output=str(workdir / output), num_cores=num_cores,
                               settings=settings, in_memory=IN_MEMORY)
             result["stages"] = [[r.stage, r.status, r.elapsed] for r in run.history]
@@ -421,11 +427,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds after which a tool's process is killed")
     parser.add_argument("-n", "--num-cores", type=int, default=1, help="cores each tool may use (default 1)")
     parser.add_argument("--in-memory", action="store_true", help="both tools keep intermediates in memory")
+    parser.add_argument("--release-memory", action="store_true",
+                        help="drizrun gives freed memory back to the system at once (its --release-memory)")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="STAGE.KEY=VALUE",
                         help="drizrun parameter (repeatable), e.g. --set final.kernel=turbo")
     args = parser.parse_args(argv)
     if args.in_memory:
         os.environ["DRIZRUN_BENCH_IN_MEMORY"] = "1"
+    if args.release_memory:
+        os.environ["DRIZRUN_BENCH_RELEASE_MEMORY"] = "1"
     import warnings
 
     warnings.simplefilter("ignore")

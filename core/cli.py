@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from .allocator import retain_freed_memory
 from .errors import DrizrunError, PluginLoadWarning, UsageError
 from .session import Session
 from .stage import CANONICAL_STAGES
@@ -49,6 +50,11 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more output: debug messages and tracebacks")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="only warnings and errors")
+    parser.add_argument(
+        "--release-memory",
+        action="store_true",
+        help="give freed memory back to the system at once instead of keeping it for the run's next arrays",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _common_options(pre)
     early, _ = pre.parse_known_args(argv)
     _setup_logging(early.verbose, early.quiet)
+    if not early.release_memory:
+        retain_freed_memory()
     previous = _catch_sigterm()
     try:
         session = _make_session(early.plugins, early.strict_plugins)

@@ -41,6 +41,13 @@ class KernelSpec:
         Stages use it to drizzle chips whose drops cannot touch a common output
         pixel at the same time; ``None`` (unknown) makes them drizzle one chip
         at a time.
+    row_bands : bool
+        For drizzle kernels: the function takes ``rows=(j0, j1)``, drizzles
+        only those input rows, accepts a pixel map holding only the rows
+        :func:`drizrun.kernels.band_pixmap_rows` names, and drizzling a chip
+        band after band in row order gives the outputs of one call. Stages
+        then map and drizzle large chips a band at a time, holding a band's
+        pixel map instead of the chip's. False (the default): whole chips.
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KERNEL_KINDS))
@@ -50,6 +57,7 @@ class KernelSpec:
     description: str = ""
     conserves_flux: bool | None = None
     drop_halfwidth: float | None = attrs.field(default=None)
+    row_bands: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     @drop_halfwidth.validator
     def _check_drop_halfwidth(self, attribute: attrs.Attribute, value: float | None) -> None:

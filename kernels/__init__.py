@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
+import operator
 import os
 import warnings
 from pathlib import Path
@@ -336,6 +337,10 @@ DRIZZLE_KERNELS: tuple[str, ...] = ("square", "turbo", "point", "gaussian", "lan
 #: The drizzle kernels whose contribution weights of one input pixel sum to its
 #: weight, so that total flux is conserved.
 FLUX_CONSERVING_KERNELS: frozenset[str] = frozenset({"square", "turbo", "point"})
+
+#: Drizzle kernels that accept ``rows=``: drizzling a chip band after band,
+#: each band with only its rows of the pixel map, gives the outputs of one call.
+ROW_BAND_KERNELS: frozenset[str] = frozenset({"square", "turbo", "point"})
 #: Blot interpolants.
 BLOT_INTERPOLANTS: tuple[str, ...] = ("nearest", "linear", "poly3", "poly5", "lanczos3", "lanczos5")
 #: Bits per plane of the context cube.
@@ -347,6 +352,8 @@ __all__ += [
     "DRIZZLE_KERNELS",
     "FLUX_CONSERVING_KERNELS",
     "NonConservingKernelWarning",
+    "ROW_BAND_KERNELS",
+    "band_pixmap_rows",
     "blot",
     "context_planes",
     "drizzle",
@@ -429,6 +436,61 @@ def _input_image(a: ArrayLike, name: str, shape: tuple[int, ...] | None, dtype: 
     return native_array(arr, dtype)
 
 
+def band_pixmap_rows(rows: tuple[int, int], ny: int) -> tuple[int, int]:
+    """Rows of a chip's pixel map that ``drizzle(..., rows=rows)`` reads.
+
+    The square kernel interpolates each drop's corners between the map rows
+    on either side of them, so a band of input rows ``j0 <= j < j1`` needs
+    one map row beyond each end, within the chip.
+
+    Parameters
+    ----------
+    rows : tuple of int
+        ``(j0, j1)``, the input rows drizzled, ``0 <= j0 <= j1 <= ny``.
+    ny : int
+        Rows of the chip.
+
+    Returns
+    -------
+    tuple of int
+        ``(m0, m1)``: the map rows ``m0 <= m < m1`` to pass as ``pixmap``.
+
+    Examples
+    --------
+    >>> band_pixmap_rows((0, 256), 2048), band_pixmap_rows((256, 512), 2048)
+    ((0, 257), (255, 513))
+    >>> band_pixmap_rows((1792, 2048), 2048)
+    (1791, 2048)
+    """
+    j0, j1 = rows
+    return max(j0 - 1, 0), min(j1 + 1, ny)
+
+
+def _row_range(rows: object, ny: int) -> tuple[int, int]:
+    try:
+        j0, j1 = (operator.index(r) for r in rows)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ValueError(f"rows must be two integers (first, stop); got {rows!r}") from None
+    if not 0 <= j0 <= j1 <= ny:
+        raise ValueError(f"rows must satisfy 0 <= first <= stop <= {ny} (the input's rows); got {rows!r}")
+    return j0, j1
+
+
+def _band_pixel_map(pixmap: ArrayLike, shape: tuple[int, int], rows: tuple[int, int]
+                    ) -> tuple[NDArray[np.float64], int]:
+    """The pixel map for ``rows`` (whole, or just the band's rows) and the chip row of its first row."""
+    arr = _real_array(pixmap, "pixmap")
+    m0, m1 = band_pixmap_rows(rows, shape[0])
+    if arr.shape == shape + (2,):
+        return native_array(arr, np.float64), 0
+    if arr.shape == (m1 - m0, shape[1], 2):
+        return native_array(arr, np.float64), m0
+    raise ValueError(
+        f"with rows={rows}, pixmap must hold map rows {m0} to {m1 - 1}, shape {(m1 - m0, shape[1], 2)}, "
+        f"or the whole map, shape {shape + (2,)}; got {arr.shape}"
+    )
+
+
 def _pixel_map(pixmap: ArrayLike, shape: tuple[int, int], what: str) -> NDArray[np.float64]:
     arr = _real_array(pixmap, "pixmap")
     if arr.shape != shape + (2,):
@@ -509,6 +571,7 @@ def drizzle(
     var: ArrayLike | None = None,
     out_dq: NDArray[np.integer] | None = None,
     dq: ArrayLike | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> int:
     """Drizzle one input image onto output arrays, in place.
 
@@ -554,6 +617,13 @@ def drizzle(
     dq : array_like of integer, shape (ny, nx), optional
         Input data quality, ORed into every output pixel the input pixel
         contributes to; requires `out_dq`.
+    rows : tuple of int, optional
+        ``(j0, j1)``: drizzle only the input rows ``j0 <= j < j1`` (the
+        other arguments keep their whole-image shapes). `pixmap` may then
+        hold only the map rows :func:`band_pixmap_rows` names. Drizzling an
+        image band after band, in row order, gives the outputs of one call
+        bit for bit while only a band's map is in memory. Kernels in
+        :data:`ROW_BAND_KERNELS` only.
 
     Returns
     -------
@@ -607,7 +677,15 @@ def drizzle(
 
     src = _input_image(data, "data", None, np.float32)
     shape = src.shape
-    pmap = _pixel_map(pixmap, shape, "data.shape")
+    row0, row1, map_row0 = 0, shape[0], 0
+    if rows is None:
+        pmap = _pixel_map(pixmap, shape, "data.shape")
+    else:
+        if kernel not in ROW_BAND_KERNELS:
+            raise ValueError(f"rows= is supported by the {', '.join(sorted(ROW_BAND_KERNELS))} kernels, "
+                             f"not {kernel!r}")
+        row0, row1 = _row_range(rows, shape[0])
+        pmap, map_row0 = _band_pixel_map(pixmap, shape, (row0, row1))
     if kernel == "square" and min(shape) < 2:
         raise ValueError(f"the square kernel needs an input of at least 2 x 2 pixels; got {shape}")
     img = _InPlace(out_img, "out_img", np.float32, None, "(my, mx)")
@@ -667,11 +745,21 @@ def drizzle(
             stacklevel=2,
         )
 
+    if row0 == row1:
+        return 0
+    if kernel != "square" and (row0, row1) != (0, shape[0]):
+        # The other band kernels read only each pixel's own map entry.
+        src, wmap = src[row0:row1], wmap[row0:row1]
+        pmap = pmap[row0 - map_row0:row1 - map_row0]
+        if flags & 2:
+            var_arr = var_arr[row0:row1]
+        if flags & 4:
+            dq_arr = dq_arr[row0:row1]
     module = _drizzle_module(kernel)
     args = (src, pmap, wmap, img.array, wht.array, ctx_arr, var_arr, ovar_arr, dq_arr, odq_arr,
             flags, plane, np.int32(bit))
     if kernel == "square":
-        nmiss = module.drizzle_square(*args, pixfrac, iscale)
+        nmiss = module.drizzle_square(*args, pixfrac, iscale, row0, row1, map_row0)
     elif kernel == "turbo":
         nmiss = module.drizzle_turbo(*args, pixfrac, scale_ratio, iscale)
     elif kernel == "point":

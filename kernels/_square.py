@@ -5,8 +5,9 @@ Dtype contract
 The exported function takes the arguments described in
 :mod:`drizrun.kernels._drizzle` (``data``, ``pixmap``, ``weights``,
 ``out_img``, ``out_wht``, ``out_ctx``, ``var``, ``out_var``, ``dq``,
-``out_dq``, ``flags``, ``plane``, ``bit``), followed by ``pixfrac`` and
-``iscale``, and follows the same accumulation rules. All arrays must be native
+``out_dq``, ``flags``, ``plane``, ``bit``), followed by ``pixfrac``,
+``iscale`` and the band arguments ``row0``, ``row1``, ``map_row0`` (see
+:func:`drizzle_square`), and follows the same accumulation rules. All arrays must be native
 byte order and C-contiguous; :func:`drizrun.kernels.drizzle` converts any
 input first.
 
@@ -152,9 +153,9 @@ def _corners(cx, cy, rowx, rowy, start, n, pos0, dh, nx2):
         cy[start + m] = rowy[ic] * (1.0 - f) + rowy[ic + 1] * f
 
 
-#pythran export drizzle_square(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float)
+#pythran export drizzle_square(float32[:,:] order(C), float64[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), int32[:,:,:] order(C), float32[:,:] order(C), float32[:,:] order(C), uint32[:,:] order(C), uint32[:,:] order(C), int, int, int32, float, float, int, int, int)
 def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_var, dq, out_dq,
-                   flags, plane, bit, pixfrac, iscale):
+                   flags, plane, bit, pixfrac, iscale, row0, row1, map_row0):
     """Square kernel: exact overlap of the shrunken pixel's quadrilateral with output pixels.
 
     Parameters
@@ -165,6 +166,13 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
         Side of the shrunken input pixel, in input pixels, in (0, 1].
     iscale : float
         Factor applied to the data (its square to the variance).
+    row0, row1 : int
+        Input rows drizzled: ``row0 <= j < row1`` (``0, ny`` for all).
+    map_row0 : int
+        Input row held by ``pixmap[0]``: the map may cover only the rows the
+        corners of rows ``row0 .. row1 - 1`` need, ``max(row0 - 1, 0)`` to
+        ``min(row1, ny - 1)``. Drizzling a chip band after band, in order,
+        gives the same outputs, bit for bit, as one call with the whole map.
 
     Returns
     -------
@@ -221,27 +229,29 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
     qprev = np.zeros(mx + 2)
     qcur = np.zeros(mx + 2)
     nmiss = 0
-    for j in range(ny):
+    for j in range(row0, row1):
         jt = min(max(int(j + dh), 0), ny2)
         ft = j + dh - jt
         jb = min(max(int(j - dh), 0), ny2)
         fb = j - dh - jb
-        if shared and j > 0:
+        if shared and j > row0:
             # The bottom corners (y = j - 1/2) are the previous row's top ones.
             tx, bx = bx, tx
             ty, by = by, ty
         else:
+            mb = jb - map_row0
             for i in range(nx):
-                botx[i] = pixmap[jb, i, 0] * (1.0 - fb) + pixmap[jb + 1, i, 0] * fb
-                boty[i] = pixmap[jb, i, 1] * (1.0 - fb) + pixmap[jb + 1, i, 1] * fb
+                botx[i] = pixmap[mb, i, 0] * (1.0 - fb) + pixmap[mb + 1, i, 0] * fb
+                boty[i] = pixmap[mb, i, 1] * (1.0 - fb) + pixmap[mb + 1, i, 1] * fb
             if shared:
                 _corners(bx, by, botx, boty, 0, nx + 1, 0.0, -dh, nx2)
             else:
                 _corners(bx, by, botx, boty, 0, nx, 0.0, -dh, nx2)
                 _corners(bx, by, botx, boty, right, nx, 0.0, dh, nx2)
+        mt = jt - map_row0
         for i in range(nx):
-            topx[i] = pixmap[jt, i, 0] * (1.0 - ft) + pixmap[jt + 1, i, 0] * ft
-            topy[i] = pixmap[jt, i, 1] * (1.0 - ft) + pixmap[jt + 1, i, 1] * ft
+            topx[i] = pixmap[mt, i, 0] * (1.0 - ft) + pixmap[mt + 1, i, 0] * ft
+            topy[i] = pixmap[mt, i, 1] * (1.0 - ft) + pixmap[mt + 1, i, 1] * ft
         if shared:
             _corners(tx, ty, topx, topy, 0, nx + 1, 0.0, -dh, nx2)
         else:

@@ -66,6 +66,7 @@ def drizrun_register_kernels(registry: Any) -> None:
                 description=DRIZZLE_DESCRIPTIONS[name],
                 conserves_flux=name in kernels.FLUX_CONSERVING_KERNELS,
                 drop_halfwidth=DROP_HALFWIDTHS.get(name),
+                row_bands=name in kernels.ROW_BAND_KERNELS,
             )
         )
     blot_backend = kernels.kernel_backend("_blot")

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from ..allocator import retain_freed_memory
 from ..cli import Terminated, _catch_sigterm, _setup_logging
 from ..errors import DrizrunError, UsageError
 from .driver import PipelineResult, process
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load plugin module NAME; -p no:NAME blocks the plugin NAME (repeatable)")
     parser.add_argument("-d", "--debug", action="store_true", help="debug messages, and tracebacks with errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--release-memory", action="store_true",
+                        help="give freed memory back to the system at once instead of keeping it for the next arrays")
     return parser
 
 
@@ -86,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         debug = args.debug
         _setup_logging(int(debug), int(args.quiet and not debug))
+        if not args.release_memory:
+            retain_freed_memory()
         result = process(
             args.input,
             force=args.force,

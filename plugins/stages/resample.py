@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from drizrun.core.geometry import FrameParams, OutputFrame, build_output_frame, calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
+from drizrun.kernels import band_pixmap_rows
 
 from .buffers import BufferPool
 
@@ -40,6 +41,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("drizrun.resample")
+
+#: Rows of a chip mapped and drizzled at a time when the kernel takes ``rows=``
+#: (:attr:`KernelSpec.row_bands`): a 4096-pixel-wide band's map is 16 MiB, the
+#: whole chip's 128 MiB.
+BAND_ROWS = 256
 
 
 def frame_params_of(params: Any) -> FrameParams:
@@ -163,23 +169,59 @@ def drizzle_chip(
         (:func:`chip_pixmap`).
     buffers : BufferPool, optional
         Where to borrow the array for the chip's pixel map when ``pixmap``
-        is not given (by default a new array).
+        is not given (by default a new array). A kernel that takes ``rows=``
+        (:attr:`KernelSpec.row_bands`) then maps and drizzles the chip
+        :data:`BAND_ROWS` rows at a time, with the same outputs.
 
     Returns
     -------
     int
         Input pixels that missed the frame.
     """
+    spec = drizzle_kernel(ctx, kernel)
     if pixmap is None and buffers is not None:
+        if spec.row_bands and int(chip.shape[0]) > BAND_ROWS:
+            return _drizzle_in_bands(spec, chip, frame, data, weights, outputs, pixfrac=pixfrac,
+                                     context_id=context_id, variance=variance, buffers=buffers)
         with lent_pixmap(chip, frame, buffers) as lent:
             return drizzle_chip(ctx, chip, frame, data, weights, outputs, kernel=kernel, pixfrac=pixfrac,
                                 context_id=context_id, variance=variance, pixmap=lent)
-    spec = drizzle_kernel(ctx, kernel)
-    in_scale = linear_frame(chip)[0]
-    ratio = frame.pixel_scale / in_scale
     if pixmap is None:
         pixmap = chip_pixmap(chip, frame)
+    return _call_kernel(spec, chip, frame, data, weights, outputs, pixmap, pixfrac=pixfrac,
+                        context_id=context_id, variance=variance)
+
+
+def _drizzle_in_bands(spec: Any, chip: Any, frame: OutputFrame, data: NDArray[Any], weights: NDArray[Any],
+                      outputs: DrizzleOutputs, *, pixfrac: float, context_id: int,
+                      variance: NDArray[Any] | None, buffers: BufferPool) -> int:
+    """Map and drizzle the chip :data:`BAND_ROWS` rows at a time, in row order.
+
+    The kernel's ``rows=`` promise makes the outputs those of one call with
+    the whole map, while only one band's map is in memory.
+    """
+    ny, nx = (int(n) for n in chip.shape)
+    missed = 0
+    with buffers.borrow((BAND_ROWS + 2, nx, 2), np.float64) as buffer:
+        for first in range(0, ny, BAND_ROWS):
+            rows = (first, min(first + BAND_ROWS, ny))
+            m0, m1 = band_pixmap_rows(rows, ny)
+            band = calc_pixmap(chip.wcs, frame.wcs, (m1 - m0, nx), grid=(0.0, float(m0), 1.0, 1.0),
+                               out=buffer[: m1 - m0])
+            missed += _call_kernel(spec, chip, frame, data, weights, outputs, band, pixfrac=pixfrac,
+                                   context_id=context_id, variance=variance, rows=rows)
+    return missed
+
+
+def _call_kernel(spec: Any, chip: Any, frame: OutputFrame, data: NDArray[Any], weights: NDArray[Any],
+                 outputs: DrizzleOutputs, pixmap: NDArray[np.float64], *, pixfrac: float, context_id: int,
+                 variance: NDArray[Any] | None, rows: tuple[int, int] | None = None) -> int:
+    """One call of the drizzle kernel ``spec`` with the stage's outputs."""
+    in_scale = linear_frame(chip)[0]
+    ratio = frame.pixel_scale / in_scale
     extra: dict[str, Any] = {}
+    if rows is not None:
+        extra["rows"] = rows
     if outputs.ctx is not None:
         extra["out_ctx"] = outputs.ctx
         extra["context_id"] = context_id

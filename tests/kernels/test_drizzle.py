@@ -498,7 +498,7 @@ def test_backends_agree(make_pixmap, load_kernel_module):
     placeholders = (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
                     np.zeros((1, 1), np.uint32), np.zeros((1, 1), np.uint32))
     for module_name, name, params in [
-        ("_square", "drizzle_square", (0.8, 1.0)),
+        ("_square", "drizzle_square", (0.8, 1.0, 0, n, 0)),
         ("_turbo", "drizzle_turbo", (0.8, 1.0, 1.0)),
         ("_drizzle", "drizzle_point", (1.0,)),
         ("_drizzle", "drizzle_gaussian", (0.8, 1.0, 1.0)),
@@ -516,7 +516,7 @@ def test_backends_agree(make_pixmap, load_kernel_module):
 
 
 @pytest.mark.parametrize("module_name,name,params", [
-    ("_square", "drizzle_square", (1.0, 1.0)),
+    ("_square", "drizzle_square", (1.0, 1.0, 0, 1024, 0)),
     ("_turbo", "drizzle_turbo", (1.0, 1.0, 1.0)),
 ])
 def test_compiled_kernels_release_the_gil(make_pixmap, load_kernel_module, module_name, name, params):

@@ -1,0 +1,97 @@
+"""Freed memory kept in the process (drizrun.core.allocator) and the commands' --release-memory."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from drizrun.core import allocator
+from drizrun.core import cli as drizrun_cli
+from drizrun.core.pipeline import cli as pipeline_cli
+
+on_glibc = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"),
+    reason="mallopt and /proc/self/statm need Linux with glibc",
+)
+
+# Allocates, touches and frees a 256 MiB array, then allocates one of the same
+# size again, printing the resident memory (MiB) at each step.
+_PROBE = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    from drizrun.core.allocator import retain_freed_memory
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    applied = retain_freed_memory() if sys.argv[1] == "retain" else None
+    before = rss()
+    a = np.ones(2**25)  # 256 MiB, every page touched
+    held = rss()
+    del a
+    freed = rss()
+    b = np.ones(2**25)
+    again = rss()
+    print(json.dumps(dict(applied=applied, before=before, held=held, freed=freed, again=again)))
+    """
+)
+
+
+def _probe(mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@on_glibc
+def test_uses_glibc_agrees_with_the_platform_module():
+    assert allocator.uses_glibc()
+
+
+@on_glibc
+def test_freed_memory_stays_in_the_process_and_is_reused():
+    kept = _probe("retain")
+    assert kept["applied"] is True
+    assert kept["held"] - kept["before"] > 200
+    # Freed, the array's pages stay resident ...
+    assert kept["held"] - kept["freed"] < 16
+    # ... and the next array of the same size takes them instead of new ones.
+    assert kept["again"] - kept["freed"] < 16
+
+
+@on_glibc
+def test_without_it_glibc_gives_a_large_freed_array_back():
+    default = _probe("default")
+    assert default["held"] - default["freed"] > 200
+    assert default["again"] - default["freed"] > 200
+
+
+def test_other_c_libraries_are_left_alone(monkeypatch):
+    monkeypatch.setattr(allocator, "uses_glibc", lambda: False)
+    assert allocator.retain_freed_memory() is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["--version"], 1), (["--release-memory", "--version"], 0)],
+)
+def test_drizrun_command_keeps_freed_memory_unless_told_not_to(monkeypatch, capsys, argv, expected):
+    calls = []
+    monkeypatch.setattr(drizrun_cli, "retain_freed_memory", lambda: calls.append(1) or True)
+    assert drizrun_cli.main(argv) == 0
+    assert len(calls) == expected
+
+
+@pytest.mark.parametrize(("extra", "expected"), [([], 1), (["--release-memory"], 0)])
+def test_pipeline_command_keeps_freed_memory_unless_told_not_to(monkeypatch, tmp_path, capsys, extra, expected):
+    calls = []
+    monkeypatch.setattr(pipeline_cli, "retain_freed_memory", lambda: calls.append(1) or True)
+    status = pipeline_cli.main([*extra, "-q", str(tmp_path / "missing_asn.fits")])
+    assert status != 0  # the input does not exist; the setting came first
+    assert len(calls) == expected
