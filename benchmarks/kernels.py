@@ -72,22 +72,29 @@ def chip_wcs(nx: int, ny: int) -> WCS:
     return w
 
 
-def output_wcs(n: int, ref: WCS) -> WCS:
-    """A TAN grid of n x n pixels with the chip's mean pixel scale, rotated by 2 degrees."""
+def output_wcs(n: int, ref: WCS, rotation: float = 2.0) -> WCS:
+    """A TAN grid of n x n pixels with the chip's mean pixel scale, rotated by ``rotation`` degrees."""
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     w.wcs.crpix = [n / 2 + 0.5, n / 2 + 0.5]
     w.wcs.crval = ref.wcs.crval
     scale = np.sqrt(abs(np.linalg.det(ref.wcs.cd)))
-    rot = np.deg2rad(2.0)
+    rot = np.deg2rad(rotation)
     w.wcs.cd = scale * np.array([[-np.cos(rot), np.sin(rot)], [np.sin(rot), np.cos(rot)]])
     return w
 
 
-def pixel_map(nx: int, ny: int, n_out: int) -> np.ndarray:
+def output_size(nx: int, ny: int, rotation: float, least: int) -> int:
+    """Side of a square output grid that holds the chip rotated by ``rotation`` degrees (at least ``least``)."""
+    rot = np.deg2rad(rotation)
+    span = max(nx * abs(np.cos(rot)) + ny * abs(np.sin(rot)), nx * abs(np.sin(rot)) + ny * abs(np.cos(rot)))
+    return max(least, int(span) + 100)
+
+
+def pixel_map(nx: int, ny: int, n_out: int, rotation: float = 2.0) -> np.ndarray:
     """Exact pixel map of the chip onto the output grid, shape (ny, nx, 2)."""
     cw = chip_wcs(nx, ny)
-    ow = output_wcs(n_out, cw)
+    ow = output_wcs(n_out, cw, rotation)
     pixmap = np.empty((ny, nx, 2))
     y = np.arange(ny, dtype=np.float64)
     for x0 in range(0, nx, 512):  # in column blocks to bound memory
@@ -125,15 +132,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpu", type=int, default=None, help="pin the process to this core")
     parser.add_argument("--small", action="store_true", help="1024 x 512 chip (quick check)")
     parser.add_argument("--only", default=None, help="comma-separated case names to run")
+    parser.add_argument("--rotation", type=float, default=2.0,
+                        help="angle between the chip and the output grid, degrees (default 2)")
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
 
     nx, ny, n_out = (1024, 512, 1100) if args.small else (4096, 2048, 4300)
-    print(f"chip {nx}x{ny} float32 -> {n_out}x{n_out}; drizrun backend: "
+    n_out = output_size(nx, ny, args.rotation, n_out)
+    print(f"chip {nx}x{ny} float32 -> {n_out}x{n_out} rotated by {args.rotation:g} deg; drizrun backend: "
           f"{kernels.kernel_backend('_drizzle')}; repeat {args.repeat}; "
           f"cpu {'all' if args.cpu is None else args.cpu}")
-    pixmap = pixel_map(nx, ny, n_out)
+    pixmap = pixel_map(nx, ny, n_out, args.rotation)
     rng = np.random.default_rng(0)
     data = (100 + rng.standard_normal((ny, nx)) * 10).astype(np.float32)
     weights = np.ones((ny, nx), np.float32)

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from drizrun.core.geometry import OutputFrame, calc_pixmap
 from drizrun.core.geometry.outframe import linear_frame
 from drizrun.core.hookspecs import hookimpl
 from drizrun.core.parallel import ordered_map
@@ -29,7 +30,7 @@ from drizrun.core.stage import StageResult
 from .buffers import BufferPool
 from .chipdata import artifact_or_none, chip_key, chip_sky, rate_factor
 from .images import StoredImage, keep_image, load_image, written_files
-from .resample import frame_from_record, lent_pixmap
+from .resample import BAND_ROWS, frame_from_record
 
 __all__ = ["BlotParams", "BlotStage"]
 
@@ -90,8 +91,7 @@ class BlotStage:
             key = chip_key(exposure, chip)
             ratio = frame.pixel_scale / linear_frame(chip)[0]
             scale = 1.0 / (ratio * ratio * rate_factor(chip))
-            with lent_pixmap(chip, frame, pool) as pixmap:
-                image = spec.function(median, pixmap, iscale=scale, fillval=math.nan)
+            image = blot_in_bands(spec.function, median, chip, frame, iscale=scale, buffers=pool)
             _, subtracted = chip_sky(sky, key)
             image += np.float32(subtracted if params.addsky else params.skyval)
             header = chip.wcs.to_header(relax=True)
@@ -109,6 +109,49 @@ class BlotStage:
                           files=written_files(blotted))
         return StageResult(message=f"median blotted onto {len(blotted)} chip(s) with {params.interp}",
                            products=written_files(blotted))
+
+
+def blot_in_bands(function: Any, image: np.ndarray, chip: Any, frame: OutputFrame, *, iscale: float,
+                  buffers: BufferPool) -> np.ndarray:
+    """Blot ``image`` (on ``frame``) onto the chip, :data:`BAND_ROWS` rows of the chip at a time.
+
+    A blot samples the image at each chip pixel's own position, so the bands
+    give the chip's blotted image exactly, while only one band's pixel map
+    (16 MiB for a 4096-pixel-wide chip, instead of 128 MiB) is in memory.
+
+    Parameters
+    ----------
+    function : callable
+        The blot kernel, ``function(image, pixmap, iscale=..., fillval=...)``.
+    image : ndarray
+        The image to sample, native float32.
+    chip : Chip
+        The chip blotted onto (its WCS and shape).
+    frame : OutputFrame
+        The frame ``image`` belongs to.
+    iscale : float
+        Factor applied to the samples.
+    buffers : BufferPool
+        Where the band's pixel map is borrowed.
+
+    Returns
+    -------
+    ndarray, (ny, nx)
+        The blotted image, NaN where the chip's pixels fall off ``image``.
+    """
+    ny, nx = (int(n) for n in chip.shape)
+    result: np.ndarray | None = None
+    with buffers.borrow((min(BAND_ROWS, ny), nx, 2), np.float64) as buffer:
+        for first in range(0, ny, BAND_ROWS):
+            stop = min(first + BAND_ROWS, ny)
+            band = calc_pixmap(chip.wcs, frame.wcs, (stop - first, nx), grid=(0.0, float(first), 1.0, 1.0),
+                               out=buffer[: stop - first])
+            values = function(image, band, iscale=iscale, fillval=math.nan)
+            if result is None:
+                result = np.empty((ny, nx), dtype=values.dtype)
+            result[first:stop] = values
+    assert result is not None
+    return result
 
 
 @hookimpl

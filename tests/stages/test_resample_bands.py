@@ -1,4 +1,4 @@
-"""sep and final drizzle a chip band after band with only a band's pixel map: the same outputs."""
+"""sep, final and blot work on a chip band after band with only a band's pixel map: the same outputs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from astropy.wcs import WCS
 from drizrun.core.geometry import build_output_frame
 from drizrun.core.session import Session
 from drizrun.plugins.stages import resample
+from drizrun.plugins.stages.blot import blot_in_bands
 from drizrun.plugins.stages.buffers import BufferPool
 from drizrun.plugins.stages.resample import BAND_ROWS, DrizzleOutputs, chip_pixmap, drizzle_chip
 
@@ -77,3 +78,18 @@ def test_kernels_without_row_bands_get_the_whole_map(acs_chip, ctx, monkeypatch)
     drizzle_chip(ctx, chip, frame, ones, ones, DrizzleOutputs.zeros(frame.shape), kernel="gaussian",
                  pixfrac=1.0, buffers=BufferPool())
     assert seen == [((*chip.shape, 2), None)]
+
+
+@pytest.mark.parametrize("interp", ["poly5", "linear", "lanczos3"])
+def test_blot_in_bands_equals_the_whole_map(acs_chip, ctx, interp):
+    chip, frame = acs_chip
+    rng = np.random.default_rng(2)
+    image = rng.normal(3.0, 1.0, frame.shape).astype(np.float32)
+    function = ctx.kernels.get("blot", interp).function
+    pool = BufferPool()
+    banded = blot_in_bands(function, image, chip, frame, iscale=0.8, buffers=pool)
+    whole = function(image, chip_pixmap(chip, frame), iscale=0.8, fillval=np.nan)
+    assert banded.dtype == whole.dtype and banded.shape == tuple(chip.shape)
+    np.testing.assert_array_equal(banded, whole)
+    assert np.isfinite(whole).mean() > 0.99
+    assert [a.shape for a in pool._free] == [(BAND_ROWS, chip.shape[1], 2)]
