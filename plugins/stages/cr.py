@@ -118,7 +118,7 @@ class CrStage:
     params = CrParams
     requires = ("blotted",)
     provides = ("crmask",)
-    uses: tuple[str, ...] = ("single",)
+    uses: tuple[str, ...] = ("single_weight",)
     min_inputs = 2
     order = 60.0
 
@@ -246,9 +246,9 @@ def _single_image(data: np.ndarray, model: np.ndarray, noise: np.ndarray, offset
 
 def _coverage_source(ctx: Any, params: CrParams) -> Any:
     """Function ``(exposure, chip) -> coverage`` from the single drizzles, or ``None`` without them."""
-    if params.single_coverage <= 0 or not ctx.artifacts.has("single"):
+    if params.single_coverage <= 0 or not ctx.artifacts.has("single_weight"):
         return None
-    single = ctx.artifacts.get("single")
+    single = ctx.artifacts.get("single_weight")
     frame = frame_from_record(single["frame"])
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
@@ -256,7 +256,7 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     thresholds: dict[str, float] = {}  # the median's weight threshold of each single drizzle
 
     def usable(rootname: str) -> np.ndarray:
-        weight = np.asarray(load_image(ctx, entries[rootname]["wht"]))
+        weight = np.asarray(load_image(ctx, entries[rootname]))
         if rootname not in thresholds:
             thresholds[rootname] = weight_thresholds([weight], maskpt)[0]
         return usable_weight(weight, maskpt, threshold=thresholds[rootname])

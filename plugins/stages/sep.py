@@ -6,7 +6,10 @@ finite data), onto the frame built from every input chip and the ``[sep]``
 frame options. The results are ``<rootname>_single_sci.fits`` and
 ``<rootname>_single_wht.fits`` (kept in memory with ``--in-memory``), listed in
 the ``single`` artifact together with the frame and what the median's noise
-model needs (exposure time, sky and read noise in electrons).
+model needs (exposure time, sky and read noise in electrons). The weight images
+are also the ``single_weight`` artifact, for the stages after the median that
+read only them (``cr``'s coverage counts): in memory, the single drizzles'
+data are then let go once the median is made.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class SepStage:
     name = "sep"
     params = SepParams
     requires: tuple[str, ...] = ()
-    provides = ("single",)
+    provides = ("single", "single_weight")
     uses = ("static_mask", "sky")
     min_inputs = 1
     order = 30.0
@@ -129,6 +132,9 @@ class SepStage:
         artifact = {"frame": {"header": header.tostring(), "shape": list(frame.shape)}, "images": images}
         ctx.artifacts.put("single", artifact, stage=self.name, path=f"{ctx.config.output_root}_single.json",
                           files=written_files(images))
+        weights = {root: entry["wht"] for root, entry in images.items()}
+        ctx.artifacts.put("single_weight", {"frame": artifact["frame"], "images": weights}, stage=self.name,
+                          path=f"{ctx.config.output_root}_single_weight.json", files=written_files(weights))
         return StageResult(message=f"{len(images)} exposure(s) drizzled onto {frame.shape[1]}x{frame.shape[0]}",
                            products=written_files(images))
 

@@ -162,6 +162,39 @@ def test_in_memory_and_on_disk_give_the_same_product(visit, tmp_path):
         assert np.isfinite(disk["SCI"].data).any()
 
 
+def test_in_memory_the_single_data_go_after_the_median_and_the_weights_after_cr(visit, tmp_path):
+    held = {}
+
+    class Watcher:
+        @drizrun.hookimpl
+        def drizrun_stage_finished(self, stage, ctx, result):
+            held[stage.name] = ctx.artifacts.names()
+
+    session = drizrun.Session.create(plugins=[Watcher()])
+    settings = {"final": {"kernel": "turbo"}, "sep": {"kernel": "turbo"}}
+    drizrun.run([visit.association], output=tmp_path / "mem", in_memory=True, params=settings, session=session)
+    assert {"single", "single_weight"} <= set(held["median"])
+    # from blot on the single drizzles' data are gone; cr still has their weights
+    assert "single" not in held["blot"] and "single_weight" in held["cr"]
+    assert "single_weight" not in held["final"]
+
+
+def test_cr_reads_the_weights_of_the_single_drizzles(visit, tmp_path):
+    settings = {"final": {"kernel": "turbo"}, "sep": {"kernel": "turbo"}}
+    drizrun.run([visit.association], output=tmp_path / "w", params=settings)
+    manifest = json.loads((tmp_path / "w_artifacts.json").read_text())
+    weights = manifest["artifacts"]["single_weight"]
+    assert sorted(weights["files"]) == sorted(f for f in manifest["artifacts"]["single"]["files"]
+                                              if f.endswith("_single_wht.fits"))
+    # without them cr has no coverage counts and the single-image test covers every pixel
+    (tmp_path / "w_single_weight.json").unlink()
+    masks = sorted(tmp_path.glob("*_crmask.fits"))
+    before = [fits.getdata(m) for m in masks]
+    drizrun.run([visit.association], output=tmp_path / "w", stages=["cr"], params=settings)
+    after = [fits.getdata(m) for m in masks]
+    assert any((a != b).any() for a, b in zip(after, before, strict=True))
+
+
 def test_clean_removes_every_intermediate_file(visit, tmp_path):
     drizrun.run([visit.association], output=tmp_path / "c", clean=True,
                 params={"final": {"kernel": "turbo"}, "sep": {"kernel": "turbo"}})
