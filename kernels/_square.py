@@ -239,7 +239,9 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
             tx, bx = bx, tx
             ty, by = by, ty
         else:
-            mb = jb - map_row0
+            # max(): the row is never negative (the caller checks), and saying so
+            # lets the compiler drop the negative-index test from the loop
+            mb = max(jb - map_row0, 0)
             for i in range(nx):
                 botx[i] = pixmap[mb, i, 0] * (1.0 - fb) + pixmap[mb + 1, i, 0] * fb
                 boty[i] = pixmap[mb, i, 1] * (1.0 - fb) + pixmap[mb + 1, i, 1] * fb
@@ -248,7 +250,7 @@ def drizzle_square(data, pixmap, weights, out_img, out_wht, out_ctx, var, out_va
             else:
                 _corners(bx, by, botx, boty, 0, nx, 0.0, -dh, nx2)
                 _corners(bx, by, botx, boty, right, nx, 0.0, dh, nx2)
-        mt = jt - map_row0
+        mt = max(jt - map_row0, 0)
         for i in range(nx):
             topx[i] = pixmap[mt, i, 0] * (1.0 - ft) + pixmap[mt + 1, i, 0] * ft
             topy[i] = pixmap[mt, i, 1] * (1.0 - ft) + pixmap[mt + 1, i, 1] * ft
