@@ -179,22 +179,20 @@ def drizzle_chip(
         Input pixels that missed the frame.
     """
     spec = drizzle_kernel(ctx, kernel)
-    if pixmap is None and buffers is not None:
-        if spec.row_bands and int(chip.shape[0]) > BAND_ROWS:
-            return _drizzle_in_bands(spec, chip, frame, data, weights, outputs, pixfrac=pixfrac,
-                                     context_id=context_id, variance=variance, buffers=buffers)
-        with lent_pixmap(chip, frame, buffers) as lent:
-            return drizzle_chip(ctx, chip, frame, data, weights, outputs, kernel=kernel, pixfrac=pixfrac,
-                                context_id=context_id, variance=variance, pixmap=lent)
-    if pixmap is None:
-        pixmap = chip_pixmap(chip, frame)
-    return _call_kernel(spec, chip, frame, data, weights, outputs, pixmap, pixfrac=pixfrac,
-                        context_id=context_id, variance=variance)
+    ratio = frame.pixel_scale / linear_frame(chip)[0]
+    kernel_args = dict(pixfrac=pixfrac, ratio=ratio, context_id=context_id, variance=variance)
+    if pixmap is not None:
+        return _call_kernel(spec, data, weights, outputs, pixmap, **kernel_args)
+    if buffers is None:
+        return _call_kernel(spec, data, weights, outputs, chip_pixmap(chip, frame), **kernel_args)
+    if spec.row_bands and int(chip.shape[0]) > BAND_ROWS:
+        return _drizzle_in_bands(spec, chip, frame, data, weights, outputs, buffers=buffers, **kernel_args)
+    with lent_pixmap(chip, frame, buffers) as lent:
+        return _call_kernel(spec, data, weights, outputs, lent, **kernel_args)
 
 
 def _drizzle_in_bands(spec: Any, chip: Any, frame: OutputFrame, data: NDArray[Any], weights: NDArray[Any],
-                      outputs: DrizzleOutputs, *, pixfrac: float, context_id: int,
-                      variance: NDArray[Any] | None, buffers: BufferPool) -> int:
+                      outputs: DrizzleOutputs, *, buffers: BufferPool, **kernel_args: Any) -> int:
     """Map and drizzle the chip :data:`BAND_ROWS` rows at a time, in row order.
 
     The kernel's ``rows=`` promise makes the outputs those of one call with
@@ -208,17 +206,17 @@ def _drizzle_in_bands(spec: Any, chip: Any, frame: OutputFrame, data: NDArray[An
             m0, m1 = band_pixmap_rows(rows, ny)
             band = calc_pixmap(chip.wcs, frame.wcs, (m1 - m0, nx), grid=(0.0, float(m0), 1.0, 1.0),
                                out=buffer[: m1 - m0])
-            missed += _call_kernel(spec, chip, frame, data, weights, outputs, band, pixfrac=pixfrac,
-                                   context_id=context_id, variance=variance, rows=rows)
+            missed += _call_kernel(spec, data, weights, outputs, band, rows=rows, **kernel_args)
     return missed
 
 
-def _call_kernel(spec: Any, chip: Any, frame: OutputFrame, data: NDArray[Any], weights: NDArray[Any],
-                 outputs: DrizzleOutputs, pixmap: NDArray[np.float64], *, pixfrac: float, context_id: int,
+def _call_kernel(spec: Any, data: NDArray[Any], weights: NDArray[Any], outputs: DrizzleOutputs,
+                 pixmap: NDArray[np.float64], *, pixfrac: float, ratio: float, context_id: int,
                  variance: NDArray[Any] | None, rows: tuple[int, int] | None = None) -> int:
-    """One call of the drizzle kernel ``spec`` with the stage's outputs."""
-    in_scale = linear_frame(chip)[0]
-    ratio = frame.pixel_scale / in_scale
+    """One call of the drizzle kernel ``spec`` with the stage's outputs.
+
+    ``ratio`` is the frame's pixel size over the chip's (the data are scaled by its square).
+    """
     extra: dict[str, Any] = {}
     if rows is not None:
         extra["rows"] = rows
