@@ -25,6 +25,7 @@ from drizrun.core.stage import StageResult
 
 from .buffers import run_pool
 from .combine import COMBINE_TYPES, combine_images, weight_thresholds
+from .crcoverage import usable_weight
 from .images import keep_image, load_image, written_files
 from .resample import frame_from_record
 
@@ -120,7 +121,7 @@ def _thresholds_and_most_inputs(weights: list[Any], maskpt: float) -> tuple[list
         values = np.asarray(weight)
         threshold = weight_thresholds([values], maskpt)[0]
         thresholds.append(threshold)
-        usable = values >= max(threshold, 1e-30)
+        usable = usable_weight(values, maskpt, threshold=threshold)
         del values
         if count is None:
             count = usable.astype(np.int16)
