@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import ProcessingError
 
-__all__ = ["DirectFile", "atomic_write", "read_direct", "write_fits_atomic", "write_text_atomic"]
+__all__ = ["DirectFile", "StagingPool", "atomic_write", "read_direct", "write_fits_atomic", "write_text_atomic"]
 
 
 def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
@@ -134,6 +134,40 @@ def write_fits_atomic(path: str | os.PathLike[str], hdulist: object, *, direct: 
     return atomic_write(path, write)
 
 
+class StagingPool:
+    """Page-aligned staging buffers for ``O_DIRECT`` transfers, kept for reuse by any thread.
+
+    A buffer given back is handed to the next transfer, whichever thread
+    makes it, so the process holds only as many buffers as it ever ran
+    transfers at once, and their memory is supplied by the system once: the
+    threads of a stage end with the stage, and buffers kept per thread
+    would be new memory again for every stage.
+    """
+
+    def __init__(self) -> None:
+        self._free: list[memoryview] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> memoryview:
+        """A free buffer of at least ``size`` bytes, or a new one (smaller free buffers are dropped)."""
+        with self._lock:
+            while self._free:
+                buffer = self._free.pop()
+                if len(buffer) >= size:
+                    return buffer
+        return memoryview(mmap.mmap(-1, size))
+
+    def give_back(self, buffer: memoryview) -> None:
+        """Keep ``buffer`` for the next :meth:`take`."""
+        with self._lock:
+            self._free.append(buffer)
+
+    def __len__(self) -> int:
+        """Free buffers held."""
+        with self._lock:
+            return len(self._free)
+
+
 class DirectFile(io.RawIOBase):
     """A new file written with ``O_DIRECT``, from an aligned staging buffer.
 
@@ -157,7 +191,8 @@ class DirectFile(io.RawIOBase):
     #: Bytes staged between transfers.
     STAGE = 8 << 20
 
-    _stages = threading.local()
+    #: Staging buffers free for the next writer or reader, whichever thread it runs on.
+    _stages = StagingPool()
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
@@ -174,15 +209,13 @@ class DirectFile(io.RawIOBase):
 
     @classmethod
     def _staging_buffer(cls) -> memoryview:
-        """A page-aligned buffer, this thread's last one when free (memory already in use)."""
-        stage = getattr(cls._stages, "buffer", None)
-        cls._stages.buffer = None
-        return stage if stage is not None and len(stage) >= cls.STAGE else memoryview(mmap.mmap(-1, cls.STAGE))
+        """A page-aligned buffer of :attr:`STAGE` bytes, one already in use by the process when one is free."""
+        return cls._stages.take(cls.STAGE)
 
     @classmethod
     def _give_back(cls, stage: memoryview) -> None:
-        """Keep ``stage`` as this thread's free staging buffer."""
-        cls._stages.buffer = stage
+        """Return ``stage`` to the free staging buffers."""
+        cls._stages.give_back(stage)
 
     def writable(self) -> bool:
         return True

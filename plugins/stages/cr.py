@@ -37,7 +37,7 @@ comes from the weights of the separately drizzled images
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,7 @@ from drizrun.core.stage import StageResult
 
 from .buffers import run_pool
 from .chipdata import chip_key, dq_good
-from .combine import weight_thresholds
-from .crcoverage import FrameCoverage, other_coverage, usable_weight
+from .crcoverage import FrameCoverage, PackedMask, other_coverage, usable_weight
 from .crdetect import NOISE_MODELS, cosmic_ray_mask, grow_mask, median_offset, poisson_noise
 from .crsingle import single_image_mask_where
 from .images import StoredImage, keep_image, load_image, written_files
@@ -253,31 +252,28 @@ def _coverage_source(ctx: Any, params: CrParams) -> Any:
     median_params = ctx.config.params.get("median")
     maskpt = float(getattr(median_params, "combine_maskpt", 0.3))
     entries = single["images"]
-    thresholds: dict[str, float] = {}  # the median's weight threshold of each single drizzle
 
     def usable(rootname: str) -> np.ndarray:
-        weight = np.asarray(load_image(ctx, entries[rootname]))
-        if rootname not in thresholds:
-            thresholds[rootname] = weight_thresholds([weight], maskpt)[0]
-        return usable_weight(weight, maskpt, threshold=thresholds[rootname])
+        # the median stage's threshold of this single drizzle, from its own weight image
+        return usable_weight(np.asarray(load_image(ctx, entries[rootname])), maskpt)
 
-    # one exposure's usable pixels at a time, so memory does not grow with the number of exposures
-    counts = FrameCoverage.from_usable(usable(root) for root in entries)
-    last: dict[str, Any] = {}  # the usable pixels of the exposure whose chips come now
-    lock = threading.Lock()
+    # every weight image read once, side by side; their usable pixels summed in input order and
+    # kept one bit per pixel for the chips of their own exposure, so memory stays small per exposure
+    own_usable: dict[str, PackedMask] = {}
 
-    def own_usable(rootname: str) -> np.ndarray | None:
-        with lock:
-            if rootname not in last:
-                last.clear()
-                last[rootname] = usable(rootname) if rootname in entries else None
-            return last[rootname]
+    def counted() -> Iterator[np.ndarray]:
+        for rootname, mask in zip(entries, ordered_map(usable, list(entries), num_cores=ctx.config.num_cores),
+                                  strict=True):
+            own_usable[rootname] = PackedMask.pack(mask)
+            yield mask
+
+    counts = FrameCoverage.from_usable(counted())
 
     def coverage(exposure: Any, chip: Any) -> np.ndarray:
         # mapped a band of rows at a time: a whole chip's pixel map and its index arrays
         # would take several hundred MB per thread
         ny, nx = (int(n) for n in chip.shape)
-        own = own_usable(exposure.rootname)
+        own = own_usable.get(exposure.rootname)
         result = np.empty((ny, nx), dtype=np.int16)
         for start in range(0, ny, _COVERAGE_ROWS):
             stop = min(start + _COVERAGE_ROWS, ny)

@@ -10,7 +10,8 @@ stage requires) at the output pixel the chip pixel's centre falls on.
 The usable pixels of all exposures are summed once into a frame of counts
 (:class:`FrameCoverage`, two bytes per frame pixel whatever the number of
 exposures); a chip's coverage is the count under each of its pixels minus its
-own exposure's contribution.
+own exposure's contribution. Each exposure's own usable pixels are kept one
+bit per frame pixel (:class:`PackedMask`), so every weight image is read once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .combine import weight_thresholds
 
-__all__ = ["FrameCoverage", "other_coverage", "usable_weight"]
+__all__ = ["FrameCoverage", "PackedMask", "other_coverage", "usable_weight"]
 
 
 def usable_weight(weight: ArrayLike, maskpt: float, *, threshold: float | None = None) -> NDArray[np.bool_]:
@@ -85,8 +86,42 @@ class FrameCoverage:
         return cls(counts=counts)
 
 
+@attrs.frozen(eq=False)
+class PackedMask:
+    """A boolean image stored with one bit per pixel (an eighth of a ``bool`` array).
+
+    Attributes
+    ----------
+    bits : ndarray of uint8
+        The pixels in row-major order, eight to a byte, first pixel in the
+        most significant bit (``numpy.packbits``).
+    shape : tuple of int
+        Shape of the image.
+    """
+
+    bits: NDArray[np.uint8]
+    shape: tuple[int, ...]
+
+    @classmethod
+    def pack(cls, mask: ArrayLike) -> PackedMask:
+        """Pack a boolean image."""
+        array = np.asarray(mask, dtype=bool)
+        return cls(bits=np.packbits(array, axis=None), shape=tuple(array.shape))
+
+    def take(self, flat: NDArray[np.intp]) -> NDArray[np.uint8]:
+        """The pixels at row-major indices ``flat`` (0 or 1), shaped like ``flat``."""
+        index = np.asarray(flat, dtype=np.intp)
+        shift = (7 - (index & 7)).astype(np.uint8)
+        return (self.bits[index >> 3] >> shift) & np.uint8(1)
+
+    def unpack(self) -> NDArray[np.bool_]:
+        """The boolean image."""
+        count = int(np.prod(self.shape))
+        return np.unpackbits(self.bits, count=count).reshape(self.shape).astype(bool)
+
+
 def other_coverage(
-    pixmap: ArrayLike, coverage: FrameCoverage, own: ArrayLike | None
+    pixmap: ArrayLike, coverage: FrameCoverage, own: ArrayLike | PackedMask | None
 ) -> NDArray[np.int16]:
     """Number of other exposures with usable data under every chip pixel.
 
@@ -97,7 +132,7 @@ def other_coverage(
         the single drizzles.
     coverage : FrameCoverage
         Counts of every exposure, the chip's own included.
-    own : array_like of bool, optional
+    own : array_like of bool or PackedMask, optional
         The usable pixels of the chip's own exposure (not counted); ``None``
         when that exposure has no single drizzle among the counts.
 
@@ -119,7 +154,9 @@ def other_coverage(
     iy[~inside] = 0
     flat = iy.astype(np.intp)
     count = np.take(coverage.counts.ravel(), flat).astype(np.int16)
-    if own is not None:
+    if isinstance(own, PackedMask):
+        count -= own.take(flat)
+    elif own is not None:
         count -= np.take(np.asarray(own, dtype=bool).ravel(), flat)
     count[~inside] = 0
     return count

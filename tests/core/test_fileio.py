@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from astropy.io import fits
 
 from drizrun.core import fileio
 from drizrun.core.errors import ProcessingError
-from drizrun.core.fileio import DirectFile, read_direct, write_fits_atomic
+from drizrun.core.fileio import DirectFile, StagingPool, read_direct, write_fits_atomic
 
 
 def _hdulist(ny: int = 301, nx: int = 257) -> fits.HDUList:
@@ -79,7 +80,7 @@ def test_disk_full_during_a_direct_write_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "write", fills_up)
     monkeypatch.setattr(DirectFile, "STAGE", 64 * 1024)
-    monkeypatch.setattr(DirectFile, "_stages", type(DirectFile._stages)())
+    monkeypatch.setattr(DirectFile, "_stages", StagingPool())
     with pytest.raises(ProcessingError, match="disk full while writing"):
         write_fits_atomic(tmp_path / "p.fits", _hdulist(), direct=True)
     assert list(tmp_path.iterdir()) == []
@@ -92,6 +93,33 @@ def test_two_open_direct_files_do_not_share_their_buffer(tmp_path):
         b.write(b_bytes)
     assert (tmp_path / "a").read_bytes() == a_bytes
     assert (tmp_path / "b").read_bytes() == b_bytes
+
+
+def test_staging_buffers_are_reused_by_other_threads(tmp_path, monkeypatch):
+    pool = StagingPool()
+    monkeypatch.setattr(DirectFile, "_stages", pool)
+    seen = []
+
+    def write_one(name):
+        with DirectFile(tmp_path / name) as handle:
+            seen.append(id(handle._stage.obj))
+            handle.write(b"x" * 5000)
+
+    for name in ("a", "b", "c"):  # a thread of its own for each file, one after another
+        worker = threading.Thread(target=write_one, args=(name,))
+        worker.start()
+        worker.join()
+    assert len(set(seen)) == 1 and len(pool) == 1
+    out = np.zeros(5000, dtype=np.uint8)
+    read_direct(tmp_path / "c", 0, out)
+    assert bytes(out) == b"x" * 5000 and len(pool) == 1
+
+
+def test_a_staging_buffer_smaller_than_the_stage_is_not_reused(monkeypatch):
+    pool = StagingPool()
+    small = pool.take(4096)
+    pool.give_back(small)
+    assert len(pool.take(8192)) == 8192 and len(pool) == 0
 
 
 def test_a_writer_that_cannot_get_its_buffer_closes_its_file(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drizrun.plugins.stages.combine import weight_thresholds
-from drizrun.plugins.stages.crcoverage import FrameCoverage, other_coverage, usable_weight
+from drizrun.plugins.stages.crcoverage import FrameCoverage, PackedMask, other_coverage, usable_weight
 
 
 def _pixmap(shape, dx=0.0, dy=0.0):
@@ -62,3 +62,23 @@ def test_counts_need_images_of_one_shape():
         FrameCoverage.from_usable([])
     with pytest.raises(ValueError, match="shapes"):
         FrameCoverage.from_usable([np.ones((3, 3), bool), np.ones((3, 4), bool)])
+
+
+def test_packed_mask_gives_back_every_pixel():
+    rng = np.random.default_rng(5)
+    mask = rng.random((37, 53)) < 0.4  # 1961 pixels: not a whole number of bytes
+    packed = PackedMask.pack(mask)
+    assert packed.bits.nbytes == -(-mask.size // 8)
+    np.testing.assert_array_equal(packed.unpack(), mask)
+    flat = rng.integers(0, mask.size, size=(9, 11))
+    np.testing.assert_array_equal(packed.take(flat), mask.ravel()[flat])
+
+
+def test_own_exposure_as_packed_mask_counts_as_the_boolean_image():
+    rng = np.random.default_rng(6)
+    own = rng.random((40, 50)) < 0.7
+    counts = FrameCoverage.from_usable([own, rng.random((40, 50)) < 0.5, np.ones((40, 50), bool)])
+    pix = _pixmap((30, 40), dx=4.3, dy=6.6)
+    pix[2, 3] = np.nan
+    np.testing.assert_array_equal(other_coverage(pix, counts, PackedMask.pack(own)),
+                                  other_coverage(pix, counts, own))
