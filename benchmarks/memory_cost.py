@@ -10,6 +10,10 @@ again. This script measures, in one process:
 * touching ``--size`` MiB of new memory: the first time, again right after
   freeing it, and again after the memory has been free for ``--idle``
   seconds;
+* touching new memory backed by transparent huge pages (what NumPy asks
+  the kernel for, for arrays of 4 MiB and more) and by ordinary 4 KiB pages
+  (what drizrun's commands get, see ``drizrun.core.allocator``), where the
+  system has transparent huge pages;
 * writing a file of that size and flushing it to disk, through the page
   cache and with ``O_DIRECT`` (where the file system allows it);
 * for scale, summing the same array (a pass over memory already in use).
@@ -47,6 +51,24 @@ def touch_new(nbytes: int) -> float:
         array.fill(1.0)
 
     return seconds(touch)
+
+
+def touch_pages(nbytes: int, *, huge: bool) -> float | None:
+    """Touch ``nbytes`` of new private memory advised into huge or small pages; ``None`` without the advice."""
+    advice = getattr(mmap, "MADV_HUGEPAGE" if huge else "MADV_NOHUGEPAGE", None)
+    if advice is None:
+        return None
+    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)
+    try:
+        region.madvise(advice)
+    except OSError:
+        region.close()
+        return None
+    array = np.frombuffer(region, dtype=np.float64)
+    elapsed = seconds(lambda: array.fill(1.0))
+    del array
+    region.close()
+    return elapsed
 
 
 def write_file(path: Path, data: memoryview, *, direct: bool) -> float | None:
@@ -99,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line("new memory, just freed", nbytes, touch_new(nbytes)))
         time.sleep(args.idle)
         print(line(f"new memory, free for {args.idle:g} s", nbytes, touch_new(nbytes)))
+        time.sleep(args.idle)
+        print(line("new memory, huge pages", nbytes, touch_pages(nbytes, huge=True)))
+        time.sleep(args.idle)
+        print(line("new memory, 4 KiB pages", nbytes, touch_pages(nbytes, huge=False)))
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             target = Path(tmp) / "memory_cost.bin"
             print(line("file write, page cache + fsync", nbytes, write_file(target, data, direct=False)))

@@ -46,6 +46,7 @@ Usage::
     python benchmarks/visit.py [--instruments ACS/WFC WFC3/UVIS] [--nexp 4]
         [--chip-shape 1024x2048 | --full-size] [--seed 0] [--keep DIR]
         [--star-density 1600] [--skip-astrodrizzle] [--skip-drizrun] [--timeout SECONDS]
+        [--in-memory] [--release-memory] [--huge-pages] [--astrodrizzle-without-huge-pages]
     python benchmarks/visit.py --keep DIR --rescore   # score kept products again
 """
 
@@ -76,6 +77,10 @@ STAR_DENSITY = 1600.0
 IN_MEMORY = os.environ.get("DRIZRUN_BENCH_IN_MEMORY") == "1"
 #: Set from ``--release-memory`` (drizrun's process gives freed memory back at once).
 RELEASE_MEMORY = os.environ.get("DRIZRUN_BENCH_RELEASE_MEMORY") == "1"
+#: Set from ``--huge-pages`` (drizrun's process keeps the system's transparent huge pages).
+HUGE_PAGES = os.environ.get("DRIZRUN_BENCH_HUGE_PAGES") == "1"
+#: Set from ``--astrodrizzle-without-huge-pages`` (AstroDrizzle's process avoids them as drizrun's does).
+ASTRODRIZZLE_WITHOUT_HUGE_PAGES = os.environ.get("DRIZRUN_BENCH_AD_WITHOUT_HUGE_PAGES") == "1"
 
 
 # -- the tools, each run in a child process -----------------------------------------------------
@@ -90,17 +95,23 @@ def _child(tool: str, workdir: Path, association: str, output: str, report: Path
     try:
         if tool == "drizrun":
             import drizrun
-            from drizrun.core.allocator import retain_freed_memory
+            from drizrun.core.allocator import avoid_huge_pages, retain_freed_memory
 
+            # As the drizrun command does unless given --release-memory or --huge-pages.
             if not RELEASE_MEMORY:
-                # As the drizrun command does unless given --release-memory.
                 retain_freed_memory()
+            if not HUGE_PAGES:
+                avoid_huge_pages()
             run = drizrun.run([association], output=str(workdir / output), num_cores=num_cores,
                               settings=settings, in_memory=IN_MEMORY)
             result["stages"] = [[r.stage, r.status, r.elapsed] for r in run.history]
         else:
             from drizzlepac import astrodrizzle
 
+            if ASTRODRIZZLE_WITHOUT_HUGE_PAGES:
+                from drizrun.core.allocator import avoid_huge_pages
+
+                avoid_huge_pages()
             astrodrizzle.AstroDrizzle(association, output=output, updatewcs=False, num_cores=num_cores,
                                       in_memory=IN_MEMORY)
         result["seconds"] = time.perf_counter() - started
@@ -429,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory", action="store_true", help="both tools keep intermediates in memory")
     parser.add_argument("--release-memory", action="store_true",
                         help="drizrun gives freed memory back to the system at once (its --release-memory)")
+    parser.add_argument("--huge-pages", action="store_true",
+                        help="drizrun keeps the system's transparent huge pages (its --huge-pages)")
+    parser.add_argument("--astrodrizzle-without-huge-pages", action="store_true",
+                        help="AstroDrizzle's process turns transparent huge pages off, as drizrun's does")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="STAGE.KEY=VALUE",
                         help="drizrun parameter (repeatable), e.g. --set final.kernel=turbo")
     args = parser.parse_args(argv)
@@ -436,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DRIZRUN_BENCH_IN_MEMORY"] = "1"
     if args.release_memory:
         os.environ["DRIZRUN_BENCH_RELEASE_MEMORY"] = "1"
+    if args.huge_pages:
+        os.environ["DRIZRUN_BENCH_HUGE_PAGES"] = "1"
+    if args.astrodrizzle_without_huge_pages:
+        os.environ["DRIZRUN_BENCH_AD_WITHOUT_HUGE_PAGES"] = "1"
     import warnings
 
     warnings.simplefilter("ignore")

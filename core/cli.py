@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .allocator import retain_freed_memory
+from .allocator import avoid_huge_pages, retain_freed_memory
 from .errors import DrizrunError, PluginLoadWarning, UsageError
 from .session import Session
 from .stage import CANONICAL_STAGES
@@ -54,6 +54,12 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--release-memory",
         action="store_true",
         help="give freed memory back to the system at once instead of keeping it for the run's next arrays",
+    )
+    parser.add_argument(
+        "--huge-pages",
+        action="store_true",
+        help="let the system back large arrays with transparent huge pages (off by default: slow to supply "
+             "on virtual machines)",
     )
 
 
@@ -141,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(early.verbose, early.quiet)
     if not early.release_memory:
         retain_freed_memory()
+    if not early.huge_pages:
+        avoid_huge_pages()
     previous = _catch_sigterm()
     try:
         session = _make_session(early.plugins, early.strict_plugins)

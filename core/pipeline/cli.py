@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..allocator import retain_freed_memory
+from ..allocator import avoid_huge_pages, retain_freed_memory
 from ..cli import Terminated, _catch_sigterm, _setup_logging
 from ..errors import DrizrunError, UsageError
 from .driver import PipelineResult, process
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--release-memory", action="store_true",
                         help="give freed memory back to the system at once instead of keeping it for the next arrays")
+    parser.add_argument("--huge-pages", action="store_true",
+                        help="let the system back large arrays with transparent huge pages (off by default: slow "
+                             "to supply on virtual machines)")
     return parser
 
 
@@ -91,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(int(debug), int(args.quiet and not debug))
         if not args.release_memory:
             retain_freed_memory()
+        if not args.huge_pages:
+            avoid_huge_pages()
         result = process(
             args.input,
             force=args.force,

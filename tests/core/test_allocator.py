@@ -1,4 +1,4 @@
-"""Freed memory kept in the process (drizrun.core.allocator) and the commands' --release-memory."""
+"""How the process gets memory (drizrun.core.allocator) and the commands' --release-memory and --huge-pages."""
 
 from __future__ import annotations
 
@@ -83,6 +83,7 @@ def test_other_c_libraries_are_left_alone(monkeypatch):
 )
 def test_drizrun_command_keeps_freed_memory_unless_told_not_to(monkeypatch, capsys, argv, expected):
     calls = []
+    monkeypatch.setattr(drizrun_cli, "avoid_huge_pages", lambda: True)
     monkeypatch.setattr(drizrun_cli, "retain_freed_memory", lambda: calls.append(1) or True)
     assert drizrun_cli.main(argv) == 0
     assert len(calls) == expected
@@ -91,7 +92,81 @@ def test_drizrun_command_keeps_freed_memory_unless_told_not_to(monkeypatch, caps
 @pytest.mark.parametrize(("extra", "expected"), [([], 1), (["--release-memory"], 0)])
 def test_pipeline_command_keeps_freed_memory_unless_told_not_to(monkeypatch, tmp_path, capsys, extra, expected):
     calls = []
+    monkeypatch.setattr(pipeline_cli, "avoid_huge_pages", lambda: True)
     monkeypatch.setattr(pipeline_cli, "retain_freed_memory", lambda: calls.append(1) or True)
     status = pipeline_cli.main([*extra, "-q", str(tmp_path / "missing_asn.fits")])
     assert status != 0  # the input does not exist; the setting came first
+    assert len(calls) == expected
+
+
+on_linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
+
+# Makes a 64 MiB array (NumPy asks for huge pages for it) and reports the huge
+# pages the process holds, with or without avoid_huge_pages() first.
+_HUGE_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from drizrun.core.allocator import avoid_huge_pages, huge_pages_disabled
+
+    applied = avoid_huge_pages() if sys.argv[1] == "avoid" else None
+    a = np.ones(2**23)  # 64 MiB, every page touched
+    with open("/proc/self/smaps_rollup") as f:
+        huge = [int(line.split()[1]) for line in f if line.startswith("AnonHugePages:")][0] / 1024
+    print(json.dumps(dict(applied=applied, disabled=huge_pages_disabled(), huge_mib=huge)))
+    """
+)
+
+
+def _huge_probe(mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _HUGE_PROBE, mode], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _system_thp_mode() -> str:
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            text = f.read()
+    except OSError:
+        return "never"
+    return text[text.index("[") + 1:text.index("]")]
+
+
+@on_linux
+def test_avoid_huge_pages_keeps_large_arrays_in_small_pages():
+    avoided = _huge_probe("avoid")
+    assert avoided["applied"] is True and avoided["disabled"] is True
+    assert avoided["huge_mib"] == 0
+
+
+@on_linux
+@pytest.mark.skipif(_system_thp_mode() == "never", reason="the system gives no transparent huge pages at all")
+def test_without_it_numpy_arrays_get_huge_pages():
+    default = _huge_probe("default")
+    assert default["disabled"] is False
+    assert default["huge_mib"] >= 16  # the control: the probe would see huge pages
+
+
+def test_systems_without_the_setting_are_left_alone(monkeypatch):
+    monkeypatch.setattr(allocator, "_prctl", lambda: None)
+    assert allocator.avoid_huge_pages() is False
+    assert allocator.huge_pages_disabled() is None
+
+
+@pytest.mark.parametrize(("argv", "expected"), [(["--version"], 1), (["--huge-pages", "--version"], 0)])
+def test_drizrun_command_avoids_huge_pages_unless_told_not_to(monkeypatch, capsys, argv, expected):
+    calls = []
+    monkeypatch.setattr(drizrun_cli, "retain_freed_memory", lambda: True)
+    monkeypatch.setattr(drizrun_cli, "avoid_huge_pages", lambda: calls.append(1) or True)
+    assert drizrun_cli.main(argv) == 0
+    assert len(calls) == expected
+
+
+@pytest.mark.parametrize(("extra", "expected"), [([], 1), (["--huge-pages"], 0)])
+def test_pipeline_command_avoids_huge_pages_unless_told_not_to(monkeypatch, tmp_path, capsys, extra, expected):
+    calls = []
+    monkeypatch.setattr(pipeline_cli, "retain_freed_memory", lambda: True)
+    monkeypatch.setattr(pipeline_cli, "avoid_huge_pages", lambda: calls.append(1) or True)
+    status = pipeline_cli.main([*extra, "-q", str(tmp_path / "missing_asn.fits")])
+    assert status != 0
     assert len(calls) == expected
