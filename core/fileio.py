@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ProcessingError
 
 __all__ = ["DirectFile", "StagingPool", "atomic_write", "read_direct", "write_fits_atomic", "write_text_atomic"]
@@ -188,7 +190,7 @@ class DirectFile(io.RawIOBase):
 
     #: Alignment of ``O_DIRECT`` transfers (covers 512-byte and 4 KiB sectors).
     BLOCK = 4096
-    #: Bytes staged between transfers.
+    #: Bytes staged between transfers (a multiple of BLOCK, at least two blocks).
     STAGE = 8 << 20
 
     #: Staging buffers free for the next writer or reader, whichever thread it runs on.
@@ -227,11 +229,13 @@ class DirectFile(io.RawIOBase):
         """Append ``data`` (any bytes-like object)."""
         if self.closed:
             raise ValueError("write to a closed DirectFile")
-        source = memoryview(data).cast("B")
+        source = np.asarray(memoryview(data).cast("B"))
+        staged = np.asarray(self._stage)
         done = 0
         while done < len(source):
             count = min(len(source) - done, self.STAGE - self._filled)
-            self._stage[self._filled:self._filled + count] = source[done:done + count]
+            # a NumPy copy lets other threads run meanwhile
+            np.copyto(staged[self._filled:self._filled + count], source[done:done + count])
             self._filled += count
             done += count
             if self._filled == self.STAGE:
@@ -298,13 +302,15 @@ def _clear_direct(fd: int) -> None:
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
 
 
-def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
+def read_direct(path: str | os.PathLike[str], offset: int, out: Any, *, file_dtype: Any = None) -> None:
     """Fill ``out`` with the bytes of a file from ``offset`` on, around the page cache.
 
     The file is read with ``O_DIRECT`` in aligned blocks through a staging
-    buffer kept per thread, so reading an intermediate image back needs no
-    page cache for it, only the caller's array (the ordinary way where the
-    file system refuses ``O_DIRECT``).
+    buffer shared by the threads, so reading an intermediate image back needs
+    no page cache for it, only the caller's array (the ordinary way where the
+    file system refuses ``O_DIRECT``). The copies out of the staging buffer
+    run without Python's global lock, so threads reading at once do not wait
+    for each other.
 
     Parameters
     ----------
@@ -314,19 +320,37 @@ def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
         Position of the first byte to read.
     out : writable C-contiguous buffer (such as a numpy array)
         Filled with exactly its size in bytes.
+    file_dtype : numpy dtype, optional
+        Element type of the values in the file when it differs from that of
+        ``out`` (then a NumPy array) only in byte order, such as ``">f4"`` (a
+        FITS file) for a native float32 ``out``: the values are converted as
+        they are copied, with no second pass over ``out``.
 
     Raises
     ------
     OSError
         If the file cannot be opened or read; ``EIO`` (with the file name)
         when it ends before ``out`` is full.
+    ValueError
+        If ``file_dtype`` is not ``out``'s element type in some byte order.
     """
-    dest = memoryview(out).cast("B")
-    wanted = len(dest)
+    if file_dtype is None:
+        dest = np.asarray(memoryview(out).cast("B"))
+        itemsize = 1
+    else:
+        file_dtype = np.dtype(file_dtype)
+        if not isinstance(out, np.ndarray) or file_dtype.newbyteorder("=") != out.dtype.newbyteorder("="):
+            raise ValueError(f"file_dtype {file_dtype} needs a numpy array of the same type to read into")
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        dest = out.reshape(-1)
+        itemsize = file_dtype.itemsize
+    wanted = dest.size * itemsize
     fd, direct = _open_direct(path, os.O_RDONLY)
     stage = None
     try:
         stage = DirectFile._staging_buffer()
+        staged = np.asarray(stage)
         # whole aligned blocks through the stage (required with O_DIRECT, harmless without)
         block, done = DirectFile.BLOCK, 0
         while done < wanted:
@@ -343,10 +367,15 @@ def read_direct(path: str | os.PathLike[str], offset: int, out: Any) -> None:
                 direct = False
                 continue
             usable = min(got - skip, wanted - done)
+            usable -= usable % itemsize  # whole values only; the rest comes with the next block
             if usable <= 0:
                 raise OSError(errno.EIO, f"file ends {wanted - done} bytes before the end of its data",
                               os.fspath(path))
-            dest[done:done + usable] = stage[skip:skip + usable]
+            chunk = staged[skip:skip + usable]
+            if file_dtype is None:
+                np.copyto(dest[done:done + usable], chunk)
+            else:
+                np.copyto(dest[done // itemsize:(done + usable) // itemsize], chunk.view(file_dtype))
             done += usable
     finally:
         os.close(fd)

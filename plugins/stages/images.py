@@ -120,11 +120,10 @@ class StoredImage:
     def _read(self, start: int, out: NDArray[Any]) -> NDArray[Any]:
         row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
         try:
-            read_direct(self.path, self.offset + start * row_bytes, out)
+            # the values are brought to native byte order as they are copied in
+            read_direct(self.path, self.offset + start * row_bytes, out, file_dtype=self.disk_dtype)
         except OSError as exc:
             raise ProcessingError(f"cannot read intermediate image {self.path}: {exc}") from exc
-        if not self.disk_dtype.isnative:
-            out.byteswap(inplace=True)
         return out
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> NDArray[Any]:

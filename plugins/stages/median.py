@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 
 from drizrun.core.hookspecs import hookimpl
+from drizrun.core.parallel import ordered_map
 from drizrun.core.params import in_range, param
 from drizrun.core.stage import StageResult
 
@@ -84,7 +85,8 @@ class MedianStage:
         entries = list(single["images"].values())
         images = [load_image(ctx, e["sci"]) for e in entries]
         weights = [load_image(ctx, e["wht"]) for e in entries]
-        thresholds, most = _thresholds_and_most_inputs(weights, params.combine_maskpt)
+        thresholds, most = _thresholds_and_most_inputs(weights, params.combine_maskpt,
+                                                        num_cores=ctx.config.num_cores)
         if most < 2:
             reason = "the inputs do not overlap: no output pixel has data from two of them"
             log.warning("median skipped: %s; blot and cr are skipped too, final still runs", reason)
@@ -110,19 +112,22 @@ class MedianStage:
                            products=written_files(artifact), metrics={"median_nodata": nodata})
 
 
-def _thresholds_and_most_inputs(weights: list[Any], maskpt: float) -> tuple[list[float], int]:
+def _thresholds_and_most_inputs(weights: list[Any], maskpt: float, *,
+                                num_cores: int = 1) -> tuple[list[float], int]:
     """Each weight image's threshold, and the largest number of inputs with usable weight on one pixel.
 
-    Each weight image is read once.
+    Each weight image is read once; up to ``num_cores`` of them side by side.
     """
-    thresholds: list[float] = []
-    count = None
-    for weight in weights:
+
+    def measure(weight: Any) -> tuple[float, np.ndarray]:
         values = np.asarray(weight)
         threshold = weight_thresholds([values], maskpt)[0]
+        return threshold, usable_weight(values, maskpt, threshold=threshold)
+
+    thresholds: list[float] = []
+    count = None
+    for threshold, usable in ordered_map(measure, weights, num_cores=num_cores):
         thresholds.append(threshold)
-        usable = usable_weight(values, maskpt, threshold=threshold)
-        del values
         if count is None:
             count = usable.astype(np.int16)
         else:

@@ -191,3 +191,42 @@ def test_read_direct_where_o_direct_is_refused_at_the_first_read(tmp_path, monke
     read_direct(path, 4097, out)
     assert refused == [4096]
     np.testing.assert_array_equal(out, data[4097:24_097])
+
+
+@pytest.mark.parametrize(("offset", "stage"), [(2880, None), (2880 * 7, 64 * 1024), (4094, 64 * 1024), (3, 8192)])
+def test_read_direct_converts_big_endian_values_as_it_copies(tmp_path, monkeypatch, offset, stage):
+    if stage is not None:  # several staging buffers' worth, with values split across their ends
+        monkeypatch.setattr(DirectFile, "STAGE", stage)
+        monkeypatch.setattr(DirectFile, "_stages", StagingPool())
+    values = np.random.default_rng(offset).normal(size=(37, 1001)).astype(np.float32)
+    values[0, :3] = [np.nan, np.inf, -0.0]
+    path = tmp_path / "in.fits"
+    path.write_bytes(b"h" * offset + values.astype(">f4").tobytes() + b"t" * 100)
+    out = np.zeros(values.shape, dtype=np.float32)
+    read_direct(path, offset, out, file_dtype=">f4")
+    assert out.dtype.isnative
+    np.testing.assert_array_equal(out, values)
+    assert np.signbit(out[0, 2])
+    rows = np.zeros((5, 1001), dtype=np.float32)
+    read_direct(path, offset + 30 * 1001 * 4, rows, file_dtype=np.dtype(">f4"))
+    np.testing.assert_array_equal(rows, values[30:35])
+
+
+def test_read_direct_refuses_a_file_type_other_than_the_arrays(tmp_path):
+    path = tmp_path / "in.bin"
+    path.write_bytes(bytes(1000))
+    with pytest.raises(ValueError, match="same type"):
+        read_direct(path, 0, np.zeros(10, dtype=np.float32), file_dtype=">i4")
+    with pytest.raises(ValueError, match="same type"):
+        read_direct(path, 0, bytearray(40), file_dtype=">f4")
+    with pytest.raises(ValueError, match="C-contiguous"):
+        read_direct(path, 0, np.zeros((10, 10), dtype=np.float32)[:, ::2], file_dtype=">f4")
+
+
+def test_read_direct_of_values_from_a_file_that_ends_early(tmp_path):
+    path = tmp_path / "in.bin"
+    path.write_bytes(np.arange(10, dtype=">f4").tobytes()[:-2])  # the last value cut in half
+    out = np.zeros(10, dtype=np.float32)
+    with pytest.raises(OSError, match="before the end of its data") as info:
+        read_direct(path, 0, out, file_dtype=">f4")
+    assert info.value.errno == errno.EIO
