@@ -109,7 +109,12 @@ _HUGE_PROBE = textwrap.dedent(
     import numpy as np
     from drizrun.core.allocator import avoid_huge_pages, huge_pages_disabled
 
-    applied = avoid_huge_pages() if sys.argv[1] == "avoid" else None
+    if sys.argv[1] == "avoid":
+        applied = avoid_huge_pages()
+    else:  # the system's default, not a setting inherited from the test process
+        import ctypes
+        applied = None
+        ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE, 0
     a = np.ones(2**23)  # 64 MiB, every page touched
     with open("/proc/self/smaps_rollup") as f:
         huge = [int(line.split()[1]) for line in f if line.startswith("AnonHugePages:")][0] / 1024
