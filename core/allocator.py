@@ -27,12 +27,13 @@ huge pages (``madvise(MADV_HUGEPAGE)``), and Pythran's and glibc's large
 blocks may get them too when the system enables them for every process. A
 huge page is 2 MiB that the kernel must find contiguous (compacting memory
 when it has to) and clear at once; on a virtual machine whose host supplies
-guest memory on demand, a MiB of new memory then costs 11-16 ms of system
-time, against 0.5-0.9 ms in ordinary 4 KiB pages (``python
+guest memory on demand, a MiB of new memory then costs 5-16 ms of system
+time, against 0.5-1.4 ms in ordinary 4 KiB pages (``python
 benchmarks/memory_cost.py``). A run's arrays are read and written in long
-sequential passes, where huge pages save little: on the 4-exposure ACS/WFC
-visit, turning them off for the process cut the system time from 8.4 s to
-0.8 s while the user time stayed within 2 %. :func:`avoid_huge_pages` turns
+sequential passes, where huge pages save little: on the full-size
+4-exposure ACS/WFC visit, turning them off for the process cut the system
+time about tenfold and left the user time as it was (``docs/performance.md``).
+:func:`avoid_huge_pages` turns
 them off for the whole process (``prctl(PR_SET_THP_DISABLE)``, Linux 3.15
 and later); the commands do so unless given ``--huge-pages``, and code
 embedding drizrun decides for its own process.
