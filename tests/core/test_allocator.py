@@ -77,28 +77,6 @@ def test_other_c_libraries_are_left_alone(monkeypatch):
     assert allocator.retain_freed_memory() is False
 
 
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [(["--version"], 1), (["--release-memory", "--version"], 0)],
-)
-def test_drizrun_command_keeps_freed_memory_unless_told_not_to(monkeypatch, capsys, argv, expected):
-    calls = []
-    monkeypatch.setattr(drizrun_cli, "avoid_huge_pages", lambda: True)
-    monkeypatch.setattr(drizrun_cli, "retain_freed_memory", lambda: calls.append(1) or True)
-    assert drizrun_cli.main(argv) == 0
-    assert len(calls) == expected
-
-
-@pytest.mark.parametrize(("extra", "expected"), [([], 1), (["--release-memory"], 0)])
-def test_pipeline_command_keeps_freed_memory_unless_told_not_to(monkeypatch, tmp_path, capsys, extra, expected):
-    calls = []
-    monkeypatch.setattr(pipeline_cli, "avoid_huge_pages", lambda: True)
-    monkeypatch.setattr(pipeline_cli, "retain_freed_memory", lambda: calls.append(1) or True)
-    status = pipeline_cli.main([*extra, "-q", str(tmp_path / "missing_asn.fits")])
-    assert status != 0  # the input does not exist; the setting came first
-    assert len(calls) == expected
-
-
 on_linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
 
 # Makes a 64 MiB array (NumPy asks for huge pages for it) and reports the huge
@@ -158,20 +136,29 @@ def test_systems_without_the_setting_are_left_alone(monkeypatch):
     assert allocator.huge_pages_disabled() is None
 
 
-@pytest.mark.parametrize(("argv", "expected"), [(["--version"], 1), (["--huge-pages", "--version"], 0)])
-def test_drizrun_command_avoids_huge_pages_unless_told_not_to(monkeypatch, capsys, argv, expected):
-    calls = []
-    monkeypatch.setattr(drizrun_cli, "retain_freed_memory", lambda: True)
-    monkeypatch.setattr(drizrun_cli, "avoid_huge_pages", lambda: calls.append(1) or True)
-    assert drizrun_cli.main(argv) == 0
-    assert len(calls) == expected
+#: Each memory setting the commands apply, and the option that leaves it out.
+_SETTINGS = {"retain_freed_memory": "--release-memory", "avoid_huge_pages": "--huge-pages"}
 
 
-@pytest.mark.parametrize(("extra", "expected"), [([], 1), (["--huge-pages"], 0)])
-def test_pipeline_command_avoids_huge_pages_unless_told_not_to(monkeypatch, tmp_path, capsys, extra, expected):
-    calls = []
-    monkeypatch.setattr(pipeline_cli, "retain_freed_memory", lambda: True)
-    monkeypatch.setattr(pipeline_cli, "avoid_huge_pages", lambda: calls.append(1) or True)
-    status = pipeline_cli.main([*extra, "-q", str(tmp_path / "missing_asn.fits")])
-    assert status != 0
-    assert len(calls) == expected
+def _record_settings(monkeypatch, module) -> dict[str, list[int]]:
+    calls: dict[str, list[int]] = {name: [] for name in _SETTINGS}
+    for name in _SETTINGS:
+        monkeypatch.setattr(module, name, lambda name=name: calls[name].append(1) or True)
+    return calls
+
+
+@pytest.mark.parametrize("left_out", [None, *_SETTINGS])
+def test_drizrun_command_applies_the_memory_settings_not_left_out(monkeypatch, capsys, left_out):
+    calls = _record_settings(monkeypatch, drizrun_cli)
+    flags = [_SETTINGS[left_out]] if left_out else []
+    assert drizrun_cli.main([*flags, "--version"]) == 0
+    assert {name: len(made) for name, made in calls.items()} == {name: int(name != left_out) for name in _SETTINGS}
+
+
+@pytest.mark.parametrize("left_out", [None, *_SETTINGS])
+def test_pipeline_command_applies_the_memory_settings_not_left_out(monkeypatch, tmp_path, capsys, left_out):
+    calls = _record_settings(monkeypatch, pipeline_cli)
+    flags = [_SETTINGS[left_out]] if left_out else []
+    status = pipeline_cli.main([*flags, "-q", str(tmp_path / "missing_asn.fits")])
+    assert status != 0  # the input does not exist; the settings came first
+    assert {name: len(made) for name, made in calls.items()} == {name: int(name != left_out) for name in _SETTINGS}
