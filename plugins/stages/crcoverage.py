@@ -114,14 +114,9 @@ class PackedMask:
         shift = (7 - (index & 7)).astype(np.uint8)
         return (self.bits[index >> 3] >> shift) & np.uint8(1)
 
-    def unpack(self) -> NDArray[np.bool_]:
-        """The boolean image."""
-        count = int(np.prod(self.shape))
-        return np.unpackbits(self.bits, count=count).reshape(self.shape).astype(bool)
-
 
 def other_coverage(
-    pixmap: ArrayLike, coverage: FrameCoverage, own: ArrayLike | PackedMask | None
+    pixmap: ArrayLike, coverage: FrameCoverage, own: PackedMask | None
 ) -> NDArray[np.int16]:
     """Number of other exposures with usable data under every chip pixel.
 
@@ -132,18 +127,26 @@ def other_coverage(
         the single drizzles.
     coverage : FrameCoverage
         Counts of every exposure, the chip's own included.
-    own : array_like of bool or PackedMask, optional
-        The usable pixels of the chip's own exposure (not counted); ``None``
-        when that exposure has no single drizzle among the counts.
+    own : PackedMask, optional
+        The usable pixels of the chip's own exposure (not counted), on the
+        frame of the counts; ``None`` when that exposure has no single
+        drizzle among the counts.
 
     Returns
     -------
     ndarray of int16, (ny, nx)
         Pixels that fall outside the frame (or whose position is not finite)
         have coverage 0.
+
+    Raises
+    ------
+    ValueError
+        If ``own`` is not of the counts' shape.
     """
     pix = np.asarray(pixmap, dtype=np.float64)
     ny, nx = coverage.counts.shape
+    if own is not None and own.shape != (ny, nx):
+        raise ValueError(f"own usable pixels of shape {own.shape} for counts of shape {(ny, nx)}")
     with np.errstate(invalid="ignore"):
         ix = np.floor(pix[..., 0] + 0.5)
         iy = np.floor(pix[..., 1] + 0.5)
@@ -154,9 +157,7 @@ def other_coverage(
     iy[~inside] = 0
     flat = iy.astype(np.intp)
     count = np.take(coverage.counts.ravel(), flat).astype(np.int16)
-    if isinstance(own, PackedMask):
+    if own is not None:
         count -= own.take(flat)
-    elif own is not None:
-        count -= np.take(np.asarray(own, dtype=bool).ravel(), flat)
     count[~inside] = 0
     return count
