@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -1198,6 +1198,7 @@ def score_astrometry(
     psf: DrizzledPSF | None = None,
     r_in: float | None = None,
     r_out: float | None = None,
+    centroid: Callable[[int, float, float, float], tuple[float, float]] | None = None,
 ) -> AstrometryScore:
     """Centroids of bright isolated stars against their true positions.
 
@@ -1209,10 +1210,10 @@ def score_astrometry(
     signal-to-noise ratio, the true rate in a circle of radius FWHM (half the
     light, roughly) over the noise of that circle, ``0.5 F / (sqrt(π) FWHM σ)``,
     of at least ``min_snr``. The local background of an annulus (default
-    4-7 FWHM) is subtracted and the position measured from the true one: by a
-    fit of ``psf`` (:func:`~drizrun.core.simulate.psffit.psf_centroid`) when
-    given, else by a windowed centroid (:func:`windowed_centroid`, window
-    σ = FWHM / 2.3548).
+    4-7 FWHM) is subtracted and the position measured from the true one: by
+    ``centroid`` when given, else by a fit of ``psf``
+    (:func:`~drizrun.core.simulate.psffit.psf_centroid`) when given, else by a
+    windowed centroid (:func:`windowed_centroid`, window σ = FWHM / 2.3548).
 
     Parameters
     ----------
@@ -1237,6 +1238,10 @@ def score_astrometry(
         Model of a star on the image, for a PSF-fit centroid.
     r_in, r_out : float, optional
         Background annulus radii in pixels.
+    centroid : callable, optional
+        ``centroid(k, x, y, background)`` measures star ``k`` (an index into
+        ``x``, ``y`` and ``true_rate``) starting from its true position, with
+        the local background per pixel; returns ``(x, y)``, NaN when it cannot.
 
     Returns
     -------
@@ -1265,6 +1270,7 @@ def score_astrometry(
     if expected_noise is not None:
         noise = np.broadcast_to(np.asarray(expected_noise, dtype=float), xs.shape)
         keep &= noise <= (0.005 if max_noise is None else max_noise)
+    index = np.flatnonzero(keep)
     xs, ys, rates = xs[keep], ys[keep], rates[keep]
     background, sigma, _ = annulus_background(data, xs, ys, r_in, r_out)
     if expected_noise is None:
@@ -1273,10 +1279,12 @@ def score_astrometry(
     else:
         bright = np.ones(xs.shape, dtype=bool)
     dx, dy = [], []
-    for xi, yi, bi, ok in zip(xs, ys, background, bright, strict=True):
+    for k, xi, yi, bi, ok in zip(index, xs, ys, background, bright, strict=True):
         if not (np.isfinite(bi) and ok):
             continue
-        if psf is not None:
+        if centroid is not None:
+            cx, cy = centroid(int(k), float(xi), float(yi), float(bi))
+        elif psf is not None:
             cx, cy = psf_centroid(data, xi, yi, psf, background=bi)
         else:
             cx, cy = windowed_centroid(data, xi, yi, sigma=fwhm_px / 2.3548, background=bi)

@@ -115,6 +115,9 @@ class VisitTruth:
         peak = float(psf_stamp(0.0, 0.0, fwhm_det)[0].max())
         self.max_rate = 0.5 * self.profile.full_well / (peak * self.exptime)  # peak below half the full well
         keys, index, sx, sy, roots = _sightings(visit, self.catalogue)
+        self._sightings = (keys, index, sx, sy)
+        self._exposure_times = {str(fits.getval(path, "ROOTNAME")).lower(): float(fits.getval(path, "EXPTIME"))
+                                for path in visit.exposures}
         n_stars = len(self.stars.rate)
         #: Per star, exposures that saw it.
         self.n_exposures = np.bincount([i for i, _ in set(zip(index.tolist(), roots, strict=True))],
@@ -146,7 +149,10 @@ class VisitTruth:
         scores : dict
             Filled in place: ``"cr"`` (:class:`~drizrun.core.simulate.scoring.CosmicRayScore`),
             ``"image"`` (the drizzled image), ``"phot"`` (stars free of cosmic rays),
-            ``"phot_cr"`` (the other stars) and ``"astro"``.
+            ``"phot_cr"`` (the other stars), ``"astro"`` (centroids by a fit of the
+            drizzled PSF averaged over pixel phases) and ``"astro_model"``
+            (centroids by a fit of the drizzle of the star's exposures,
+            :mod:`~drizrun.core.simulate.drizzle_fit`; square kernel only).
 
         Returns
         -------
@@ -217,4 +223,45 @@ class VisitTruth:
             psf=psf,
             **common,
         )
+        centroid = self._drizzle_model_centroid(workdir, path, image, radius=2.0 * fwhm)
+        if centroid is not None:
+            scores["astro_model"] = scoring.score_astrometry(
+                image.sci,
+                x,
+                y,
+                stars.rate,
+                fwhm_px=fwhm,
+                expected_noise=self.centroid_noise * self.detector_scale / scale,
+                max_noise=astrometry_noise,
+                centroid=centroid,
+                **common,
+            )
         return scores
+
+    def _drizzle_model_centroid(self, workdir: Path, path: Path, image: Any, *, radius: float) -> Any:
+        """``centroid(k, x, y, background)`` by the drizzle model of star ``k``; None if the product cannot have one."""
+        from astropy.io import fits
+
+        from drizrun.core.simulate.drizzle_fit import drizzle_model_centroid
+        from drizrun.core.simulate.sightings import StarSightings, usable_pixels
+
+        primary = fits.getheader(path, 0)
+        kernel = str(primary.get("D001KERN", image.header.get("D001KERN", ""))).strip().lower()
+        pixfrac = float(primary.get("D001PIXF", image.header.get("D001PIXF", 1.0)))
+        if kernel != "square" or image.wht is None:
+            return None
+        keys, index, sx, sy = self._sightings
+        sightings = StarSightings(
+            keys, index, sx, sy,
+            exposures=self.visit.exposures,
+            product_wcs=image.wcs,
+            usable=usable_pixels(workdir, self.visit.product, self.visit.exposures, primary),
+            weights=self._exposure_times,
+        )
+        fwhm_det = self.profile.psf_fwhm / self.detector_scale
+
+        def centroid(k: int, x: float, y: float, background: float) -> tuple[float, float]:
+            return drizzle_model_centroid(image.sci, image.wht, x, y, sightings.for_star(k), fwhm_detector=fwhm_det,
+                                          radius=radius, pixfrac=pixfrac, background=background)
+
+        return centroid
