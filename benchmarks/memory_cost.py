@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import mmap
 import os
 import tempfile
@@ -65,7 +66,7 @@ def touch_pages(nbytes: int, *, huge: bool) -> float | None:
         region.close()
         return None
     array = np.frombuffer(region, dtype=np.float64)
-    elapsed = seconds(lambda: array.fill(1.0))
+    elapsed = seconds(functools.partial(array.fill, 1.0))
     del array
     region.close()
     return elapsed

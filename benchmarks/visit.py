@@ -34,10 +34,14 @@ The products are then scored with :mod:`drizrun.core.simulate.scoring`:
   separately for the stars whose apertures received less than 0.1 % of
   their flux in cosmic-ray charge (over all exposures, from the truth) and
   for the others; and drizrun / AstroDrizzle - 1 star by star;
-* astrometry: PSF-fit centroids (the simulator's PSF drizzled) of isolated
-  stars whose expected centroid error (Cramér-Rao bound) is at most 0.005 px
-  against their true positions through the drizzled WCS: median offset
-  length, and median x and y offsets with their standard error;
+* astrometry: isolated stars whose expected centroid error (Cramér-Rao
+  bound) is at most 0.005 px, against their true positions through the
+  drizzled WCS (median offset length, and median x and y offsets with their
+  standard error), measured by a fit of the drizzle model of each star's
+  exposures (``drizrun.core.simulate.drizzle_fit``: the pixels each tool
+  left out, exact drop overlaps, weights checked against WHT) and by a fit
+  of the phase-averaged drizzled PSF (which the pixel phases of undersampled
+  stars limit to about 0.01 px);
 * agreement: (drizrun - AstroDrizzle) / σ over the pixels where both have
   data (σ from each image's sky noise and weights), median and 1.4826 MAD.
 

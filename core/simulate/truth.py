@@ -11,8 +11,12 @@ no cosmic-ray charge in any exposure, which measure the drizzle itself, and on
 the others, whose errors also depend on the cosmic rays the masks caught
 (:mod:`~drizrun.core.simulate.aperture_cr`). Astrometry uses the stars whose
 expected centroid error (:func:`~drizrun.core.simulate.psffit.expected_centroid_noise`)
-is at most :data:`ASTROMETRY_NOISE` pixel, centroided by a fit of the drizzled
-PSF.
+is at most :data:`ASTROMETRY_NOISE` pixel, centroided twice: by a fit of the
+drizzle model of each star's exposures (:mod:`~drizrun.core.simulate.drizzle_fit`,
+with the pixels the tool left out from :mod:`~drizrun.core.simulate.sightings`),
+which measures where the product put the star, and by a fit of the drizzled PSF
+averaged over pixel phases (:mod:`~drizrun.core.simulate.psffit`), which carries
+an error of about 0.01 pixel of its own on undersampled stars.
 """
 
 from __future__ import annotations
@@ -173,17 +177,7 @@ class VisitTruth:
         scale = image.pixel_scale
         fwhm = self.profile.psf_fwhm / scale
         stars = self.stars
-        x, y = image.pixel(stars.ra, stars.dec)
-        ox, oy = image.pixel(stars.others_ra, stars.others_dec)
-        common = dict(
-            wht=image.wht,
-            others_x=ox,
-            others_y=oy,
-            others_extent=stars.others_extent / scale,
-            others_rate=stars.others_rate,
-            contrast=NEIGHBOUR_CONTRAST,
-            max_rate=self.max_rate,
-        )
+        x, y, common = self._on_image(image)
         radius, r_in, r_out = APERTURE_FWHM * fwhm, 4.0 * fwhm, 6.0 * fwhm
         fraction = scoring.expected_aperture_fraction(
             radius,
@@ -223,45 +217,88 @@ class VisitTruth:
             psf=psf,
             **common,
         )
-        centroid = self._drizzle_model_centroid(workdir, path, image, radius=2.0 * fwhm)
-        if centroid is not None:
-            scores["astro_model"] = scoring.score_astrometry(
-                image.sci,
-                x,
-                y,
-                stars.rate,
-                fwhm_px=fwhm,
-                expected_noise=self.centroid_noise * self.detector_scale / scale,
-                max_noise=astrometry_noise,
-                centroid=centroid,
-                **common,
-            )
+        model = self.drizzle_model_astrometry(workdir, image, astrometry_noise=astrometry_noise)
+        if model is not None:
+            scores["astro_model"] = model
         return scores
 
-    def _drizzle_model_centroid(self, workdir: Path, path: Path, image: Any, *, radius: float) -> Any:
-        """``centroid(k, x, y, background)`` by the drizzle model of star ``k``; None if the product cannot have one."""
+    def drizzle_model_astrometry(
+        self,
+        workdir: Path,
+        image: Any,
+        *,
+        usable: dict[tuple[str, int], Any] | None = None,
+        astrometry_noise: float = ASTROMETRY_NOISE,
+    ) -> Any:
+        """Astrometry of a product by the drizzle model of each star (:mod:`~drizrun.core.simulate.drizzle_fit`).
+
+        Parameters
+        ----------
+        workdir : Path
+            Directory holding the tool's products.
+        image : drizrun.core.simulate.scoring.DrizzledImage
+            The drizzled product, read back.
+        usable : dict, optional
+            Per ``(rootname, extver)``, the pixels the drizzle used; default
+            what the products record (:func:`~drizrun.core.simulate.sightings.usable_pixels`).
+        astrometry_noise : float
+            As for :meth:`score`.
+
+        Returns
+        -------
+        drizrun.core.simulate.scoring.AstrometryScore or None
+            None when the product was not drizzled with the square kernel or
+            has no weight image.
+        """
         from astropy.io import fits
 
+        from drizrun.core.simulate import scoring
         from drizrun.core.simulate.drizzle_fit import drizzle_model_centroid
         from drizrun.core.simulate.sightings import StarSightings, usable_pixels
 
-        primary = fits.getheader(path, 0)
+        primary = fits.getheader(image.path, 0)
         kernel = str(primary.get("D001KERN", image.header.get("D001KERN", ""))).strip().lower()
         pixfrac = float(primary.get("D001PIXF", image.header.get("D001PIXF", 1.0)))
         if kernel != "square" or image.wht is None:
             return None
+        if usable is None:
+            usable = usable_pixels(workdir, self.visit.product, self.visit.exposures, primary)
         keys, index, sx, sy = self._sightings
-        sightings = StarSightings(
-            keys, index, sx, sy,
-            exposures=self.visit.exposures,
-            product_wcs=image.wcs,
-            usable=usable_pixels(workdir, self.visit.product, self.visit.exposures, primary),
-            weights=self._exposure_times,
-        )
+        sightings = StarSightings(keys, index, sx, sy, exposures=self.visit.exposures, product_wcs=image.wcs,
+                                  usable=usable, weights=self._exposure_times)
+        scale = image.pixel_scale
+        fwhm = self.profile.psf_fwhm / scale
         fwhm_det = self.profile.psf_fwhm / self.detector_scale
 
         def centroid(k: int, x: float, y: float, background: float) -> tuple[float, float]:
             return drizzle_model_centroid(image.sci, image.wht, x, y, sightings.for_star(k), fwhm_detector=fwhm_det,
-                                          radius=radius, pixfrac=pixfrac, background=background)
+                                          radius=2.0 * fwhm, pixfrac=pixfrac, background=background)
 
-        return centroid
+        x, y, common = self._on_image(image)
+        return scoring.score_astrometry(
+            image.sci,
+            x,
+            y,
+            self.stars.rate,
+            fwhm_px=fwhm,
+            expected_noise=self.centroid_noise * self.detector_scale / scale,
+            max_noise=astrometry_noise,
+            centroid=centroid,
+            **common,
+        )
+
+    def _on_image(self, image: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """True star positions on ``image`` and the selection arguments of the scoring functions."""
+        stars, scale = self.stars, image.pixel_scale
+        x, y = image.pixel(stars.ra, stars.dec)
+        ox, oy = image.pixel(stars.others_ra, stars.others_dec)
+        common = dict(
+            wht=image.wht,
+            others_x=ox,
+            others_y=oy,
+            others_extent=stars.others_extent / scale,
+            others_rate=stars.others_rate,
+            contrast=NEIGHBOUR_CONTRAST,
+            max_rate=self.max_rate,
+        )
+        return x, y, common
