@@ -37,9 +37,12 @@ from .profiles2d import psf_stamp
 __all__ = ["DEFAULT_WEIGHT_TOLERANCE", "Sighting", "drizzle_model_centroid", "overlap_area"]
 
 #: Largest relative difference between the model's weights and the product's
-#: weight image (after a common scale) over the fitted pixels: one left-out
-#: detector pixel changes the weight of the output pixels it covered by 5 % or
-#: more with four exposures, far above the rounding of a float32 weight image.
+#: weight image (after a common scale) over the fitted pixels. With four
+#: exposures of equal weight, an output pixel gathers about four drop areas of
+#: weight, and a left-out drop covers at least a quarter of some output pixel:
+#: it lowers that pixel's weight by about 6 % or more, far above the rounding of
+#: a float32 weight image. Overlaps too small to show carry as little weight in
+#: the model.
 DEFAULT_WEIGHT_TOLERANCE = 0.01
 
 

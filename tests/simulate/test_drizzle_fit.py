@@ -60,7 +60,7 @@ def test_overlaps_agree_with_drizzle_3():
         np.testing.assert_allclose(d.out_wht / d.out_wht.sum(), ours / ours.sum(), atol=2e-6)
 
 
-def _drizzle_star(rng, matrix, *, n_in=41, n_out=41, shift=(0.0, 0.0), masked=None):
+def _drizzle_star(rng, matrix, *, n_in=41, n_out=41, shift=(0.0, 0.0), masked=None, pixfrac=1.0):
     """A noiseless star drizzled by drizzle 3.0 from four exposures at random phases."""
     d = resample.Drizzle(kernel="square", out_shape=(n_out, n_out), disable_ctx=True)
     x_out, y_out = 20 + rng.uniform(-0.5, 0.5), 20 + rng.uniform(-0.5, 0.5)
@@ -75,7 +75,8 @@ def _drizzle_star(rng, matrix, *, n_in=41, n_out=41, shift=(0.0, 0.0), masked=No
         usable = np.ones((n_in, n_in), dtype=bool)
         if masked is not None and exposure == 0:
             usable[round(y_in) + masked[1], round(x_in) + masked[0]] = False
-        d.add_image(image.astype(np.float32), exptime=1.0, pixmap=pixmap, weight_map=usable.astype(np.float32))
+        d.add_image(image.astype(np.float32), exptime=1.0, pixmap=pixmap, weight_map=usable.astype(np.float32),
+                    pixfrac=pixfrac)
         sightings.append(Sighting(x=x_in, y=y_in, to_output=matrix, usable=usable))
     return d.out_img.astype(float), d.out_wht.astype(float), x_out, y_out, sightings
 
@@ -94,6 +95,16 @@ def test_drizzle_model_finds_stars_where_the_phase_averaged_psf_cannot(degrees, 
         averaged_errors.append(math.hypot(ax - x, ay - y))
     assert max(model_errors) < 1e-4
     assert np.median(averaged_errors) > 0.004  # the error the model removes
+
+
+def test_drizzle_model_follows_smaller_drops():
+    rng = np.random.default_rng(12)
+    for _ in range(6):
+        sci, wht, x, y, sightings = _drizzle_star(rng, _rotation(20.0), pixfrac=0.7)
+        mx, my = drizzle_model_centroid(sci, wht, x, y, sightings, fwhm_detector=1.5, radius=3.0, pixfrac=0.7)
+        assert math.hypot(mx - x, my - y) < 1e-4
+        # modelled with the wrong drops, the weights no longer match
+        assert math.isnan(drizzle_model_centroid(sci, wht, x, y, sightings, fwhm_detector=1.5, radius=3.0)[0])
 
 
 def test_drizzle_model_measures_a_misplaced_product():
