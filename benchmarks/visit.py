@@ -275,11 +275,12 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any,
         return fn
 
     def astro(key: str) -> Any:
-        return lambda r: astro_cell(r["scores"][key])
+        def fn(r: dict) -> str:
+            a = r["scores"][key]
+            return (f"{a.median_offset:.3f} (dx {a.median_dx:+.4f} dy {a.median_dy:+.4f} "
+                    f"± {a.median_uncertainty:.4f}, {a.n_stars} stars)")
 
-    def astro_cell(a: Any) -> str:
-        return (f"{a.median_offset:.3f} (dx {a.median_dx:+.4f} dy {a.median_dy:+.4f} "
-                f"± {a.median_uncertainty:.4f}, {a.n_stars} stars)")
+        return fn
 
     def cpu_time(r: dict) -> str:
         if "user_s" not in r:

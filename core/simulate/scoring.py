@@ -67,6 +67,7 @@ __all__ = [
     "isolated",
     "read_cosmic_ray_truth",
     "read_crmasks",
+    "read_final_masks",
     "read_drizzled",
     "read_star_list",
     "robust_scatter",
@@ -363,7 +364,29 @@ def read_cosmic_ray_truth(paths: Iterable[str | os.PathLike[str]]) -> dict[tuple
     return truth
 
 
-_CRMASK = re.compile(r"^(?P<root>[a-z0-9]{9})(?:_fl[tc])?_sci(?P<chip>\d+)_crmask\.fits$", re.IGNORECASE)
+def _chip_file_pattern(kind: str) -> re.Pattern[str]:
+    """``<root>[_flt|_flc]_sci<N>_<kind>.fits``, the names AstroDrizzle and drizrun give per-chip files."""
+    return re.compile(rf"^(?P<root>[a-z0-9]{{9}})(?:_fl[tc])?_sci(?P<chip>\d+)_{kind}\.fits$", re.IGNORECASE)
+
+
+_CRMASK = _chip_file_pattern("crmask")
+_FINAL_MASK = _chip_file_pattern("final_mask")
+
+
+def _read_zero_flags(directory: str | os.PathLike[str], pattern: re.Pattern[str]) -> dict[tuple[str, int], Any]:
+    """``(rootname, chip) -> data == 0`` of the first HDU holding data, for each file of ``directory`` matching."""
+    from astropy.io import fits
+
+    masks: dict[tuple[str, int], NDArray[np.bool_]] = {}
+    for path in sorted(Path(directory).iterdir()):
+        match = pattern.match(path.name)
+        if match is None:
+            continue
+        with fits.open(path) as hdul:
+            data = next((hdu.data for hdu in hdul if hdu.data is not None), None)
+        if data is not None:
+            masks[(match["root"].lower(), int(match["chip"]))] = np.asarray(data) == 0
+    return masks
 
 
 def read_crmasks(directory: str | os.PathLike[str]) -> dict[tuple[str, int], NDArray[np.bool_]]:
@@ -377,18 +400,22 @@ def read_crmasks(directory: str | os.PathLike[str]) -> dict[tuple[str, int], NDA
     dict
         ``(rootname, chip) -> flagged`` with True where a cosmic ray was flagged.
     """
-    from astropy.io import fits
+    return _read_zero_flags(directory, _CRMASK)
 
-    masks: dict[tuple[str, int], NDArray[np.bool_]] = {}
-    for path in sorted(Path(directory).iterdir()):
-        match = _CRMASK.match(path.name)
-        if match is None:
-            continue
-        with fits.open(path) as hdul:
-            data = next((hdu.data for hdu in hdul if hdu.data is not None), None)
-        if data is not None:
-            masks[(match["root"].lower(), int(match["chip"]))] = np.asarray(data) == 0
-    return masks
+
+def read_final_masks(directory: str | os.PathLike[str]) -> dict[tuple[str, int], NDArray[np.bool_]]:
+    """Read the masks of AstroDrizzle's final drizzle in ``directory``.
+
+    Files are ``<root>_sci<N>_final_mask.fits`` (named by the product's
+    ``D###MASK`` keywords): the weight the final drizzle gave each pixel, 0
+    where the pixel was left out (DQ flags, static mask, cosmic rays).
+
+    Returns
+    -------
+    dict
+        ``(rootname, chip) -> left out`` with True where the pixel was left out.
+    """
+    return _read_zero_flags(directory, _FINAL_MASK)
 
 
 # =====================================================================================

@@ -19,7 +19,6 @@ module gives, from the simulator's truth and the tool's products:
 
 from __future__ import annotations
 
-import re
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
@@ -31,9 +30,8 @@ from numpy.typing import NDArray
 
 from .drizzle_fit import Sighting
 
-__all__ = ["StarSightings", "drizrun_final_settings", "usable_pixels"]
+__all__ = ["StarSightings", "drizrun_final_settings", "read_chip_wcs", "usable_pixels"]
 
-_FINAL_MASK = re.compile(r"^(?P<root>[a-z0-9]{9})(?:_fl[tc])?_sci(?P<chip>\d+)_final_mask\.fits$", re.IGNORECASE)
 _CONFIG_PREFIX = "drizrun config: "
 
 
@@ -55,14 +53,6 @@ def drizrun_final_settings(primary_header: Any) -> tuple[int, bool] | None:
         return None
     bits = final.get("bits", 0)
     return (int(bits) if isinstance(bits, int) else 0), bool(final.get("use_static", True))
-
-
-def _read_flagged(path: Path) -> NDArray[np.bool_] | None:
-    from astropy.io import fits
-
-    with fits.open(path) as hdul:
-        data = next((hdu.data for hdu in hdul if hdu.data is not None), None)
-    return None if data is None else np.asarray(data) == 0
 
 
 def _static_masks(path: Path) -> dict[str, NDArray[np.bool_]]:
@@ -101,14 +91,10 @@ def usable_pixels(
     """
     from astropy.io import fits
 
-    from .scoring import read_crmasks
+    from .scoring import read_crmasks, read_final_masks
 
     workdir = Path(workdir)
-    final_masks = {}
-    for path in sorted(workdir.iterdir()):
-        match = _FINAL_MASK.match(path.name)
-        if match is not None:
-            final_masks[(match["root"].lower(), int(match["chip"]))] = path
+    left_out = read_final_masks(workdir)
     cr_flags = read_crmasks(workdir)
     settings = drizrun_final_settings(primary_header)
     bits, use_static = settings if settings is not None else (0, False)
@@ -121,11 +107,9 @@ def usable_pixels(
                 if hdu.name != "DQ":
                     continue
                 key = (root, int(hdu.ver))
-                if key in final_masks:
-                    flagged = _read_flagged(final_masks[key])
-                    if flagged is not None:
-                        usable[key] = ~flagged
-                        continue
+                if key in left_out:
+                    usable[key] = ~left_out[key]
+                    continue
                 dq = np.asarray(hdu.data).astype(np.int64)
                 good = (dq & ~np.int64(bits)) == 0
                 flagged = cr_flags.get(key)
@@ -139,17 +123,25 @@ def usable_pixels(
     return usable
 
 
-def _chip_wcs(exposure: str | Path) -> dict[tuple[str, int], Any]:
+def read_chip_wcs(exposures: Iterable[str | Path]) -> dict[tuple[str, int], Any]:
+    """The WCS of every chip of the exposures, with all its distortion.
+
+    Returns
+    -------
+    dict
+        ``(rootname, extver) -> astropy.wcs.WCS``.
+    """
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
     out = {}
-    with fits.open(exposure) as hdul, warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        root = str(hdul[0].header["ROOTNAME"]).lower()
-        for hdu in hdul:
-            if hdu.name == "SCI":
-                out[(root, int(hdu.ver))] = WCS(hdu.header, hdul)
+    for exposure in exposures:
+        with fits.open(exposure) as hdul, warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            root = str(hdul[0].header["ROOTNAME"]).lower()
+            for hdu in hdul:
+                if hdu.name == "SCI":
+                    out[(root, int(hdu.ver))] = WCS(hdu.header, hdul)
     return out
 
 
@@ -164,8 +156,8 @@ class StarSightings:
         Star index of each sighting.
     x, y : numpy.ndarray
         True 0-based detector position of each sighting.
-    exposures : iterable of path
-        The original exposures (for their WCS).
+    chip_wcs : mapping
+        :func:`read_chip_wcs` of the exposures.
     product_wcs : astropy.wcs.WCS
         WCS of the product's SCI image.
     usable : mapping
@@ -181,7 +173,7 @@ class StarSightings:
         x: NDArray[np.float64],
         y: NDArray[np.float64],
         *,
-        exposures: Iterable[str | Path],
+        chip_wcs: Mapping[tuple[str, int], Any],
         product_wcs: Any,
         usable: Mapping[tuple[str, int], NDArray[np.bool_]],
         weights: Mapping[str, float] | None = None,
@@ -190,22 +182,14 @@ class StarSightings:
         self._star = np.asarray(star, dtype=np.int64)
         self._x = np.asarray(x, dtype=np.float64)
         self._y = np.asarray(y, dtype=np.float64)
-        self._exposures = list(exposures)
+        self._chip_wcs = chip_wcs
         self._product_wcs = product_wcs
         self._usable = usable
         self._weights = dict(weights or {})
-        self._wcs: dict[tuple[str, int], Any] | None = None
-
-    def _chip_wcs(self) -> dict[tuple[str, int], Any]:
-        if self._wcs is None:
-            self._wcs = {}
-            for exposure in self._exposures:
-                self._wcs.update(_chip_wcs(exposure))
-        return self._wcs
 
     def to_output(self, key: tuple[str, int], x: float, y: float, step: float = 0.5) -> NDArray[np.float64]:
         """Derivative of the product's pixel position with respect to chip ``key``'s, at ``(x, y)``."""
-        wcs = self._chip_wcs()[key]
+        wcs = self._chip_wcs[key]
         px = np.array([x + step, x - step, x, x])
         py = np.array([y, y, y + step, y - step])
         ra, dec = wcs.all_pix2world(px, py, 0)
@@ -217,7 +201,7 @@ class StarSightings:
         sightings = []
         for i in np.flatnonzero(self._star == k):
             key = self._keys[i]
-            if key not in self._usable or key not in self._chip_wcs():
+            if key not in self._usable or key not in self._chip_wcs:
                 continue
             x, y = float(self._x[i]), float(self._y[i])
             sightings.append(Sighting(x=x, y=y, to_output=self.to_output(key, x, y), usable=self._usable[key],

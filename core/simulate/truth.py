@@ -120,8 +120,9 @@ class VisitTruth:
         self.max_rate = 0.5 * self.profile.full_well / (peak * self.exptime)  # peak below half the full well
         keys, index, sx, sy, roots = _sightings(visit, self.catalogue)
         self._sightings = (keys, index, sx, sy)
-        self._exposure_times = {str(fits.getval(path, "ROOTNAME")).lower(): float(fits.getval(path, "EXPTIME"))
-                                for path in visit.exposures}
+        primaries = [fits.getheader(path, 0) for path in visit.exposures]
+        self._exposure_times = {str(h["ROOTNAME"]).lower(): float(h["EXPTIME"]) for h in primaries}
+        self._chip_wcs: dict[tuple[str, int], Any] | None = None  # read when a product is first modelled
         n_stars = len(self.stars.rate)
         #: Per star, exposures that saw it.
         self.n_exposures = np.bincount([i for i, _ in set(zip(index.tolist(), roots, strict=True))],
@@ -254,7 +255,7 @@ class VisitTruth:
 
         from drizrun.core.simulate import scoring
         from drizrun.core.simulate.drizzle_fit import drizzle_model_centroid
-        from drizrun.core.simulate.sightings import StarSightings, usable_pixels
+        from drizrun.core.simulate.sightings import StarSightings, read_chip_wcs, usable_pixels
 
         primary = fits.getheader(image.path, 0)
         kernel = str(primary.get("D001KERN", image.header.get("D001KERN", ""))).strip().lower()
@@ -264,7 +265,9 @@ class VisitTruth:
         if usable is None:
             usable = usable_pixels(workdir, self.visit.product, self.visit.exposures, primary)
         keys, index, sx, sy = self._sightings
-        sightings = StarSightings(keys, index, sx, sy, exposures=self.visit.exposures, product_wcs=image.wcs,
+        if self._chip_wcs is None:
+            self._chip_wcs = read_chip_wcs(self.visit.exposures)
+        sightings = StarSightings(keys, index, sx, sy, chip_wcs=self._chip_wcs, product_wcs=image.wcs,
                                   usable=usable, weights=self._exposure_times)
         scale = image.pixel_scale
         fwhm = self.profile.psf_fwhm / scale

@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from drizrun.core.simulate.sightings import StarSightings, drizrun_final_settings, usable_pixels
+from drizrun.core.simulate.sightings import StarSightings, drizrun_final_settings, read_chip_wcs, usable_pixels
 
 
 def _flt(path, root, dq_by_chip):
@@ -87,7 +87,7 @@ def test_map_from_a_chip_onto_a_rotated_product(tmp_path):
     fits.HDUList([primary, sci]).writeto(path)
     usable = {("abcd01abq", 1): np.ones((6, 8), dtype=bool)}
     sightings = StarSightings([("abcd01abq", 1), ("other0001", 1)], np.array([0, 0]), np.array([3.2, 1.0]),
-                              np.array([2.5, 1.0]), exposures=[path], product_wcs=product, usable=usable,
+                              np.array([2.5, 1.0]), chip_wcs=read_chip_wcs([path]), product_wcs=product, usable=usable,
                               weights={"abcd01abq": 500.0})
     found = sightings.for_star(0)
     assert len(found) == 1  # the chip without a known mask is left out
