@@ -266,21 +266,17 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any,
         cr = r["scores"]["cr"]
         return f"{cr.flagged} ({cr.flagged_faint} faint CR)"
 
-    def phot(key: str) -> Any:
-        def fn(r: dict) -> str:
-            p = r["scores"][key]
-            return (f"{_pct(p.median_error)} ± {_pct(p.scatter).lstrip('+')} ({p.n_stars} stars, median "
-                    f"± {_pct(p.median_uncertainty).lstrip('+')})")
+    def phot_text(p: Any) -> str:
+        return (f"{_pct(p.median_error)} ± {_pct(p.scatter).lstrip('+')} ({p.n_stars} stars, median "
+                f"± {_pct(p.median_uncertainty).lstrip('+')})")
 
-        return fn
+    def astro_text(a: Any) -> str:
+        return (f"{a.median_offset:.3f} (dx {a.median_dx:+.4f} dy {a.median_dy:+.4f} "
+                f"± {a.median_uncertainty:.4f}, {a.n_stars} stars)")
 
-    def astro(key: str) -> Any:
-        def fn(r: dict) -> str:
-            a = r["scores"][key]
-            return (f"{a.median_offset:.3f} (dx {a.median_dx:+.4f} dy {a.median_dy:+.4f} "
-                    f"± {a.median_uncertainty:.4f}, {a.n_stars} stars)")
-
-        return fn
+    def scored(key: str, text: Any) -> Any:
+        """A cell of the score ``key`` as ``text`` writes it."""
+        return lambda r: text(r["scores"][key])
 
     def cpu_time(r: dict) -> str:
         if "user_s" not in r:
@@ -298,10 +294,10 @@ def _rows(results: dict[str, dict[str, Any]], agreement: Any,
         ("CR pixels flagged", [cell(t, cr_flagged) for t in TOOLS]),
         ("false CR flags, star cores", [cell(t, cr_core) for t in TOOLS]),
         ("false CR flags, elsewhere", [cell(t, cr_else) for t in TOOLS]),
-        ("phot. error, apertures free of CRs", [cell(t, phot("phot")) for t in TOOLS]),
-        ("phot. error, CR charge in aperture", [cell(t, phot("phot_cr")) for t in TOOLS]),
-        ("astrometry, drizzle-model fit (px)", [cell(t, astro("astro_model")) for t in TOOLS]),
-        ("astrometry, phase-averaged PSF fit", [cell(t, astro("astro")) for t in TOOLS]),
+        ("phot. error, apertures free of CRs", [cell(t, scored("phot", phot_text)) for t in TOOLS]),
+        ("phot. error, CR charge in aperture", [cell(t, scored("phot_cr", phot_text)) for t in TOOLS]),
+        ("astrometry, drizzle-model fit (px)", [cell(t, scored("astro_model", astro_text)) for t in TOOLS]),
+        ("astrometry, phase-averaged PSF fit", [cell(t, scored("astro", astro_text)) for t in TOOLS]),
         ("wall time", [cell(t, timing) for t in TOOLS]),
         ("CPU time, user + system", [cell(t, cpu_time) for t in TOOLS]),
         ("peak memory", [cell(t, lambda r: f"{r['peak_mb']:.0f} MB") for t in TOOLS]),
